@@ -1,0 +1,1 @@
+# Report artifacts arrive with the reports issue.

@@ -1,0 +1,313 @@
+"""Score sheets and scores of every layer, and the stored result sets.
+
+Every table of points carries ``max_points`` copied from the observation point
+when the row is written (the framework is frozen by then), so the database
+itself refuses points outside 0 … maximum.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .enums import Grade, SheetStatus
+
+POINTS = {"max_digits": 7, "decimal_places": 2}
+
+
+def points_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """Points in 0 … max_points, and no points on a not-applicable row."""
+    return [
+        models.CheckConstraint(
+            condition=models.Q(points__isnull=True)
+            | models.Q(points__gte=0, points__lte=models.F("max_points")),
+            name=f"{prefix}_points_in_range",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(not_applicable=False) | models.Q(points__isnull=True),
+            name=f"{prefix}_not_applicable_has_no_points",
+        ),
+    ]
+
+
+class PointsRow(models.Model):
+    indicator = models.ForeignKey(
+        "rounds.Indicator",
+        verbose_name=_("observation point"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    points = models.DecimalField(_("points"), null=True, blank=True, **POINTS)
+    max_points = models.DecimalField(_("maximum points"), **POINTS)
+    not_applicable = models.BooleanField(_("not applicable"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+class ScoreSheet(models.Model):
+    """One evaluator's scores for one school in one round."""
+
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        related_name="score_sheets",
+    )
+    school = models.ForeignKey(
+        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        related_name="score_sheets",
+    )
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("evaluator"),
+        on_delete=models.PROTECT,
+        related_name="score_sheets",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=SheetStatus.choices, default=SheetStatus.DRAFT
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("score sheet")
+        verbose_name_plural = _("score sheets")
+        ordering = ["round", "school", "evaluator"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "school", "evaluator"], name="score_sheet_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status=SheetStatus.DRAFT, submitted_at__isnull=True)
+                | models.Q(status=SheetStatus.SUBMITTED, submitted_at__isnull=False),
+                name="score_sheet_submitted_has_time",
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="score_sheet_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} / {self.evaluator}"
+
+
+class Score(PointsRow):
+    sheet = models.ForeignKey(
+        ScoreSheet, verbose_name=_("score sheet"), on_delete=models.CASCADE, related_name="scores"
+    )
+    deduction_reason = models.TextField(_("reason for deduction"), blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "indicator"], name="score_unique"),
+            *points_constraints("score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code}: {self.points}"
+
+
+class SelfAssessment(models.Model):
+    """A school's own assessment (自评) in a round."""
+
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        related_name="self_assessments",
+    )
+    school = models.ForeignKey(
+        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        related_name="self_assessments",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=SheetStatus.choices, default=SheetStatus.DRAFT
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("self-assessment")
+        verbose_name_plural = _("self-assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "school"], name="self_assessment_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status=SheetStatus.DRAFT, submitted_at__isnull=True)
+                | models.Q(status=SheetStatus.SUBMITTED, submitted_at__isnull=False),
+                name="self_assessment_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} ({self.round})"
+
+
+class SelfScore(PointsRow):
+    self_assessment = models.ForeignKey(
+        SelfAssessment,
+        verbose_name=_("self-assessment"),
+        on_delete=models.CASCADE,
+        related_name="scores",
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("self score")
+        verbose_name_plural = _("self scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["self_assessment", "indicator"], name="self_score_unique"
+            ),
+            *points_constraints("self_score"),
+        ]
+
+
+class ConsensusScore(PointsRow):
+    """The group leader's consensus score; overrides the experts' consolidation."""
+
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT, related_name="+"
+    )
+    school = models.ForeignKey(
+        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
+    )
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("leader"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    justification = models.TextField(_("justification"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consensus score")
+        verbose_name_plural = _("consensus scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "school", "indicator"], name="consensus_score_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(justification=""), name="consensus_justification_required"
+            ),
+            *points_constraints("consensus_score"),
+        ]
+
+
+class AuditScore(PointsRow):
+    """The bureau's audit score (审核分); overrides consensus and experts."""
+
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT, related_name="+"
+    )
+    school = models.ForeignKey(
+        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
+    )
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("auditor"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit score")
+        verbose_name_plural = _("audit scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "school", "indicator"], name="audit_score_unique"
+            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="audit_reason_required"),
+            *points_constraints("audit_score"),
+        ]
+
+
+class ResultSet(models.Model):
+    """One immutable computation of a round's results; a new version each time."""
+
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        related_name="result_sets",
+    )
+    version = models.PositiveIntegerField(_("version"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    computed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("computed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    consolidation_method = models.CharField(_("consolidation method"), max_length=16)
+    is_published = models.BooleanField(_("published"), default=False)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    missing_scores = models.JSONField(_("missing scores"), default=list, blank=True)
+    statistics = models.JSONField(_("consistency statistics"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("result set")
+        verbose_name_plural = _("result sets")
+        ordering = ["round", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "version"], name="result_set_version_unique"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="result_set_version"),
+            models.CheckConstraint(
+                condition=models.Q(is_published=False)
+                | models.Q(published_at__isnull=False),
+                name="result_set_published_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round} v{self.version}"
+
+
+class ResultRow(models.Model):
+    """One school's result in a result set."""
+
+    result_set = models.ForeignKey(
+        ResultSet, verbose_name=_("result set"), on_delete=models.CASCADE, related_name="rows"
+    )
+    school = models.ForeignKey(
+        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
+    )
+    total = models.DecimalField(_("total"), **POINTS)
+    grade = models.CharField(_("grade"), max_length=16, choices=Grade.choices)
+    rank = models.PositiveIntegerField(_("rank"))
+    group_rank = models.PositiveIntegerField(_("rank in group"))
+    rank_note = models.CharField(_("ranking note"), max_length=255, blank=True)
+    veto_failed = models.JSONField(_("failed veto items"), default=list, blank=True)
+    dimension_subtotals = models.JSONField(_("dimension subtotals"), default=dict)
+    indicator_scores = models.JSONField(_("indicator scores"), default=dict)
+    is_complete = models.BooleanField(_("complete"), default=True)
+
+    class Meta:
+        verbose_name = _("result row")
+        verbose_name_plural = _("result rows")
+        ordering = ["result_set", "rank", "school"]
+        constraints = [
+            models.UniqueConstraint(fields=["result_set", "school"], name="result_row_unique"),
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="result_total_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(grade__in=Grade.values), name="result_grade_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rank__gte=1, group_rank__gte=1), name="result_rank_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school}: {self.total}"

@@ -1,0 +1,5 @@
+"""xm_eval: quality-assessment rounds for technical schools."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)
