@@ -126,8 +126,7 @@ class Indicator(models.Model):
                 condition=models.Q(max_points__gte=0), name="indicator_max_points_non_negative"
             ),
             models.CheckConstraint(
-                condition=models.Q(weight__isnull=True)
-                | models.Q(weight__gte=0, weight__lte=1),
+                condition=models.Q(weight__isnull=True) | models.Q(weight__gte=0, weight__lte=1),
                 name="indicator_weight_between_0_and_1",
             ),
             models.CheckConstraint(
@@ -309,7 +308,9 @@ class ConflictOfInterest(models.Model):
         related_name="conflicts",
     )
     school = models.ForeignKey(
-        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        "schools.School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
         related_name="conflicts",
     )
     kind = models.CharField(_("kind"), max_length=16, choices=ConflictKind.choices)
@@ -324,9 +325,7 @@ class ConflictOfInterest(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=ConflictKind.values), name="conflict_kind_valid"
             ),
-            models.CheckConstraint(
-                condition=~models.Q(reason=""), name="conflict_reason_required"
-            ),
+            models.CheckConstraint(condition=~models.Q(reason=""), name="conflict_reason_required"),
         ]
 
     def __str__(self) -> str:
@@ -340,7 +339,9 @@ class Assignment(models.Model):
         Round, verbose_name=_("round"), on_delete=models.CASCADE, related_name="assignments"
     )
     school = models.ForeignKey(
-        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        "schools.School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
         related_name="assignments",
     )
     evaluator = models.ForeignKey(
@@ -350,7 +351,9 @@ class Assignment(models.Model):
         related_name="assignments",
     )
     status = models.CharField(
-        _("status"), max_length=16, choices=AssignmentStatus.choices,
+        _("status"),
+        max_length=16,
+        choices=AssignmentStatus.choices,
         default=AssignmentStatus.ACTIVE,
     )
     recusal_reason = models.TextField(_("recusal reason"), blank=True)
@@ -369,8 +372,7 @@ class Assignment(models.Model):
                 name="assignment_status_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(status=AssignmentStatus.ACTIVE)
-                | ~models.Q(recusal_reason=""),
+                condition=models.Q(status=AssignmentStatus.ACTIVE) | ~models.Q(recusal_reason=""),
                 name="assignment_recusal_has_reason",
             ),
         ]
@@ -386,12 +388,16 @@ class Rectification(models.Model):
         Round, verbose_name=_("round"), on_delete=models.CASCADE, related_name="rectifications"
     )
     school = models.ForeignKey(
-        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        "schools.School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
         related_name="rectifications",
     )
     deadline = models.DateField(_("deadline"))
     status = models.CharField(
-        _("status"), max_length=16, choices=RectificationStatus.choices,
+        _("status"),
+        max_length=16,
+        choices=RectificationStatus.choices,
         default=RectificationStatus.NOTIFIED,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -146,7 +146,9 @@ class Evidence(models.Model):
                 fields=["school", "round", "indicator", "original_name", "version"],
                 name="evidence_version_unique",
             ),
-            models.CheckConstraint(condition=models.Q(version__gte=1), name="evidence_version_gte_1"),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="evidence_version_gte_1"
+            ),
             models.CheckConstraint(
                 condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"), name="evidence_sha256_hex"
             ),

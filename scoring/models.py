@@ -48,11 +48,15 @@ class ScoreSheet(models.Model):
     """One evaluator's scores for one school in one round."""
 
     round = models.ForeignKey(
-        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        "rounds.Round",
+        verbose_name=_("round"),
+        on_delete=models.PROTECT,
         related_name="score_sheets",
     )
     school = models.ForeignKey(
-        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        "schools.School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
         related_name="score_sheets",
     )
     evaluator = models.ForeignKey(
@@ -112,11 +116,15 @@ class SelfAssessment(models.Model):
     """A school's own assessment (自评) in a round."""
 
     round = models.ForeignKey(
-        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        "rounds.Round",
+        verbose_name=_("round"),
+        on_delete=models.PROTECT,
         related_name="self_assessments",
     )
     school = models.ForeignKey(
-        "schools.School", verbose_name=_("school"), on_delete=models.PROTECT,
+        "schools.School",
+        verbose_name=_("school"),
+        on_delete=models.PROTECT,
         related_name="self_assessments",
     )
     status = models.CharField(
@@ -167,6 +175,9 @@ class SelfScore(PointsRow):
             *points_constraints("self_score"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.indicator_id}: {self.points}"
+
 
 class ConsensusScore(PointsRow):
     """The group leader's consensus score; overrides the experts' consolidation."""
@@ -178,7 +189,9 @@ class ConsensusScore(PointsRow):
         "schools.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
     )
     leader = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("leader"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("leader"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     justification = models.TextField(_("justification"))
@@ -197,6 +210,9 @@ class ConsensusScore(PointsRow):
             *points_constraints("consensus_score"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.indicator_id}: {self.points}"
+
 
 class AuditScore(PointsRow):
     """The bureau's audit score (审核分); overrides consensus and experts."""
@@ -208,7 +224,9 @@ class AuditScore(PointsRow):
         "schools.School", verbose_name=_("school"), on_delete=models.PROTECT, related_name="+"
     )
     auditor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("auditor"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auditor"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     reason = models.TextField(_("reason"))
@@ -225,12 +243,17 @@ class AuditScore(PointsRow):
             *points_constraints("audit_score"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.indicator_id}: {self.points}"
+
 
 class ResultSet(models.Model):
     """One immutable computation of a round's results; a new version each time."""
 
     round = models.ForeignKey(
-        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT,
+        "rounds.Round",
+        verbose_name=_("round"),
+        on_delete=models.PROTECT,
         related_name="result_sets",
     )
     version = models.PositiveIntegerField(_("version"))
@@ -265,8 +288,7 @@ class ResultSet(models.Model):
             models.UniqueConstraint(fields=["round", "version"], name="result_set_version_unique"),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="result_set_version"),
             models.CheckConstraint(
-                condition=models.Q(is_published=False)
-                | models.Q(published_at__isnull=False),
+                condition=models.Q(is_published=False) | models.Q(published_at__isnull=False),
                 name="result_set_published_has_time",
             ),
         ]

@@ -32,7 +32,11 @@ DEBUG = env_bool("DEBUG", False)
 # A key that is known to everybody: accepted only while DEBUG is on.
 INSECURE_DEV_SECRET_KEY = "django-insecure-xm-eval-development-only"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY or SECRET_KEY == INSECURE_DEV_SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
+if (
+    not SECRET_KEY
+    or SECRET_KEY == INSECURE_DEV_SECRET_KEY
+    or SECRET_KEY.startswith("django-insecure")
+):
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is missing or is the development default; set a long random "
@@ -168,9 +172,7 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "reports"}}
 
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "xm-eval@localhost")
 
 REST_FRAMEWORK = {

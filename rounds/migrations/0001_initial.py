@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,144 +16,369 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ConflictOfInterest',
+            name="ConflictOfInterest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('declared', 'Declared by the evaluator'), ('detected', 'Detected')], max_length=16, verbose_name='kind')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("declared", "Declared by the evaluator"),
+                            ("detected", "Detected"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "recorded_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="recorded at"),
+                ),
             ],
             options={
-                'verbose_name': 'conflict of interest',
-                'verbose_name_plural': 'conflicts of interest',
+                "verbose_name": "conflict of interest",
+                "verbose_name_plural": "conflicts of interest",
             },
         ),
         migrations.CreateModel(
-            name='EvaluationGroup',
+            name="EvaluationGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'evaluation group',
-                'verbose_name_plural': 'evaluation groups',
+                "verbose_name": "evaluation group",
+                "verbose_name_plural": "evaluation groups",
             },
         ),
         migrations.CreateModel(
-            name='Framework',
+            name="Framework",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('policy_title', models.CharField(max_length=255, verbose_name='policy title')),
-                ('valid_from', models.DateField(verbose_name='valid from')),
-                ('valid_to', models.DateField(verbose_name='valid to')),
-                ('total_points', models.DecimalField(decimal_places=2, default=Decimal('100'), max_digits=7, verbose_name='total points')),
-                ('grade_bands', models.JSONField(default=rounds.models.default_grade_bands, verbose_name='grade bands')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('frozen', 'Frozen')], default='draft', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("policy_title", models.CharField(max_length=255, verbose_name="policy title")),
+                ("valid_from", models.DateField(verbose_name="valid from")),
+                ("valid_to", models.DateField(verbose_name="valid to")),
+                (
+                    "total_points",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("100"),
+                        max_digits=7,
+                        verbose_name="total points",
+                    ),
+                ),
+                (
+                    "grade_bands",
+                    models.JSONField(
+                        default=rounds.models.default_grade_bands, verbose_name="grade bands"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("frozen", "Frozen")],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'framework',
-                'verbose_name_plural': 'frameworks',
-                'ordering': ['-valid_from', 'name'],
+                "verbose_name": "framework",
+                "verbose_name_plural": "frameworks",
+                "ordering": ["-valid_from", "name"],
             },
         ),
         migrations.CreateModel(
-            name='GroupMember',
+            name="GroupMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('leader', 'Group leader'), ('evaluator', 'Evaluator')], default='evaluator', max_length=16, verbose_name='role')),
-                ('affiliation', models.CharField(blank=True, max_length=200, verbose_name='affiliation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("leader", "Group leader"), ("evaluator", "Evaluator")],
+                        default="evaluator",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "affiliation",
+                    models.CharField(blank=True, max_length=200, verbose_name="affiliation"),
+                ),
             ],
             options={
-                'verbose_name': 'group member',
-                'verbose_name_plural': 'group members',
-                'ordering': ['group', 'role', 'id'],
+                "verbose_name": "group member",
+                "verbose_name_plural": "group members",
+                "ordering": ["group", "role", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Indicator',
+            name="Indicator",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='code')),
-                ('level', models.PositiveSmallIntegerField(default=1, verbose_name='level')),
-                ('title_zh', models.CharField(max_length=255, verbose_name='Chinese title')),
-                ('title_en', models.CharField(blank=True, max_length=255, verbose_name='English title')),
-                ('max_points', models.DecimalField(decimal_places=2, max_digits=7, verbose_name='maximum points')),
-                ('weight', models.DecimalField(blank=True, decimal_places=4, help_text="Share of the parent's points (0–1); leave empty to sum points.", max_digits=6, null=True, verbose_name='weight')),
-                ('guidance', models.TextField(blank=True, verbose_name='scoring guidance')),
-                ('required_evidence', models.JSONField(blank=True, default=list, verbose_name='required evidence')),
-                ('method', models.CharField(blank=True, choices=[('document_review', 'Document review'), ('data_comparison', 'Data comparison'), ('on_site', 'On-site inspection'), ('questionnaire', 'Questionnaire')], max_length=32, verbose_name='method')),
-                ('is_veto', models.BooleanField(default=False, verbose_name='veto item')),
-                ('veto_pass_mark', models.DecimalField(blank=True, decimal_places=2, help_text='A score below this fails the veto; empty means the full points.', max_digits=7, null=True, verbose_name='veto pass mark')),
-                ('tags', models.JSONField(blank=True, default=list, verbose_name='focus tags')),
-                ('order', models.PositiveIntegerField(default=0, verbose_name='order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="code")),
+                ("level", models.PositiveSmallIntegerField(default=1, verbose_name="level")),
+                ("title_zh", models.CharField(max_length=255, verbose_name="Chinese title")),
+                (
+                    "title_en",
+                    models.CharField(blank=True, max_length=255, verbose_name="English title"),
+                ),
+                (
+                    "max_points",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=7, verbose_name="maximum points"
+                    ),
+                ),
+                (
+                    "weight",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Share of the parent's points (0–1); leave empty to sum points.",
+                        max_digits=6,
+                        null=True,
+                        verbose_name="weight",
+                    ),
+                ),
+                ("guidance", models.TextField(blank=True, verbose_name="scoring guidance")),
+                (
+                    "required_evidence",
+                    models.JSONField(blank=True, default=list, verbose_name="required evidence"),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("document_review", "Document review"),
+                            ("data_comparison", "Data comparison"),
+                            ("on_site", "On-site inspection"),
+                            ("questionnaire", "Questionnaire"),
+                        ],
+                        max_length=32,
+                        verbose_name="method",
+                    ),
+                ),
+                ("is_veto", models.BooleanField(default=False, verbose_name="veto item")),
+                (
+                    "veto_pass_mark",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="A score below this fails the veto; empty means the full points.",
+                        max_digits=7,
+                        null=True,
+                        verbose_name="veto pass mark",
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list, verbose_name="focus tags")),
+                ("order", models.PositiveIntegerField(default=0, verbose_name="order")),
             ],
             options={
-                'verbose_name': 'indicator',
-                'verbose_name_plural': 'indicators',
-                'ordering': ['framework', 'order', 'code'],
+                "verbose_name": "indicator",
+                "verbose_name_plural": "indicators",
+                "ordering": ["framework", "order", "code"],
             },
         ),
         migrations.CreateModel(
-            name='PhaseWindow',
+            name="PhaseWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase', models.CharField(choices=[('draft', 'Draft'), ('self_assessment', 'Self-assessment and evidence upload'), ('expert_scoring', 'Expert scoring'), ('consolidation', 'Consolidation'), ('public_notice', 'Public notice'), ('published', 'Published'), ('rectification', 'Rectification and re-check'), ('closed', 'Closed')], max_length=32, verbose_name='phase')),
-                ('starts_on', models.DateField(verbose_name='starts on')),
-                ('ends_on', models.DateField(verbose_name='ends on')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("self_assessment", "Self-assessment and evidence upload"),
+                            ("expert_scoring", "Expert scoring"),
+                            ("consolidation", "Consolidation"),
+                            ("public_notice", "Public notice"),
+                            ("published", "Published"),
+                            ("rectification", "Rectification and re-check"),
+                            ("closed", "Closed"),
+                        ],
+                        max_length=32,
+                        verbose_name="phase",
+                    ),
+                ),
+                ("starts_on", models.DateField(verbose_name="starts on")),
+                ("ends_on", models.DateField(verbose_name="ends on")),
             ],
             options={
-                'verbose_name': 'phase window',
-                'verbose_name_plural': 'phase windows',
-                'ordering': ['round', 'starts_on'],
+                "verbose_name": "phase window",
+                "verbose_name_plural": "phase windows",
+                "ordering": ["round", "starts_on"],
             },
         ),
         migrations.CreateModel(
-            name='Rectification',
+            name="Rectification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deadline', models.DateField(verbose_name='deadline')),
-                ('status', models.CharField(choices=[('notified', 'Notified'), ('submitted', 'Report submitted'), ('passed', 'Re-check passed'), ('failed', 'Re-check failed'), ('escalated', 'Licence revocation recommended')], default='notified', max_length=16, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("deadline", models.DateField(verbose_name="deadline")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("notified", "Notified"),
+                            ("submitted", "Report submitted"),
+                            ("passed", "Re-check passed"),
+                            ("failed", "Re-check failed"),
+                            ("escalated", "Licence revocation recommended"),
+                        ],
+                        default="notified",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'rectification',
-                'verbose_name_plural': 'rectifications',
+                "verbose_name": "rectification",
+                "verbose_name_plural": "rectifications",
             },
         ),
         migrations.CreateModel(
-            name='Round',
+            name="Round",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('cycle_start', models.PositiveSmallIntegerField(verbose_name='cycle from (year)')),
-                ('cycle_end', models.PositiveSmallIntegerField(verbose_name='cycle to (year)')),
-                ('consolidation_method', models.CharField(choices=[('mean', 'Mean'), ('median', 'Median'), ('trimmed_mean', 'Trimmed mean (drop highest and lowest)')], default='trimmed_mean', max_length=16, verbose_name='consolidation method')),
-                ('phase', models.CharField(choices=[('draft', 'Draft'), ('self_assessment', 'Self-assessment and evidence upload'), ('expert_scoring', 'Expert scoring'), ('consolidation', 'Consolidation'), ('public_notice', 'Public notice'), ('published', 'Published'), ('rectification', 'Rectification and re-check'), ('closed', 'Closed')], default='draft', max_length=32, verbose_name='phase')),
-                ('peer_scores_visible', models.BooleanField(default=False, help_text='Only from the consolidation phase on.', verbose_name="evaluators may see each other's scores")),
-                ('spread_threshold', models.DecimalField(decimal_places=2, default=Decimal('0.30'), help_text='Flag an observation point when max − min exceeds this share of its points.', max_digits=4, verbose_name='spread flag threshold')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                ("cycle_start", models.PositiveSmallIntegerField(verbose_name="cycle from (year)")),
+                ("cycle_end", models.PositiveSmallIntegerField(verbose_name="cycle to (year)")),
+                (
+                    "consolidation_method",
+                    models.CharField(
+                        choices=[
+                            ("mean", "Mean"),
+                            ("median", "Median"),
+                            ("trimmed_mean", "Trimmed mean (drop highest and lowest)"),
+                        ],
+                        default="trimmed_mean",
+                        max_length=16,
+                        verbose_name="consolidation method",
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("self_assessment", "Self-assessment and evidence upload"),
+                            ("expert_scoring", "Expert scoring"),
+                            ("consolidation", "Consolidation"),
+                            ("public_notice", "Public notice"),
+                            ("published", "Published"),
+                            ("rectification", "Rectification and re-check"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=32,
+                        verbose_name="phase",
+                    ),
+                ),
+                (
+                    "peer_scores_visible",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Only from the consolidation phase on.",
+                        verbose_name="evaluators may see each other's scores",
+                    ),
+                ),
+                (
+                    "spread_threshold",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.30"),
+                        help_text="Flag an observation point when max − min exceeds this share of its points.",
+                        max_digits=4,
+                        verbose_name="spread flag threshold",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'round',
-                'verbose_name_plural': 'rounds',
-                'ordering': ['-cycle_start', 'name'],
+                "verbose_name": "round",
+                "verbose_name_plural": "rounds",
+                "ordering": ["-cycle_start", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('recused', 'Recused')], default='active', max_length=16, verbose_name='status')),
-                ('recusal_reason', models.TextField(blank=True, verbose_name='recusal reason')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('evaluator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL, verbose_name='evaluator')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("recused", "Recused")],
+                        default="active",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("recusal_reason", models.TextField(blank=True, verbose_name="recusal reason")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "evaluator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="evaluator",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'assignment',
-                'verbose_name_plural': 'assignments',
-                'ordering': ['round', 'school', 'evaluator'],
+                "verbose_name": "assignment",
+                "verbose_name_plural": "assignments",
+                "ordering": ["round", "school", "evaluator"],
             },
         ),
     ]

@@ -6,193 +6,380 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('rounds', '0001_initial'),
-        ('schools', '0001_initial'),
+        ("rounds", "0001_initial"),
+        ("schools", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assignment',
-            name='school',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='schools.school', verbose_name='school'),
+            model_name="assignment",
+            name="school",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="assignments",
+                to="schools.school",
+                verbose_name="school",
+            ),
         ),
         migrations.AddField(
-            model_name='conflictofinterest',
-            name='evaluator',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conflicts', to=settings.AUTH_USER_MODEL, verbose_name='evaluator'),
+            model_name="conflictofinterest",
+            name="evaluator",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="conflicts",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="evaluator",
+            ),
         ),
         migrations.AddField(
-            model_name='conflictofinterest',
-            name='school',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conflicts', to='schools.school', verbose_name='school'),
+            model_name="conflictofinterest",
+            name="school",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="conflicts",
+                to="schools.school",
+                verbose_name="school",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='framework',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__gt', models.F('valid_from'))), name='framework_validity_ordered'),
+            model_name="framework",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("valid_to__gt", models.F("valid_from"))),
+                name="framework_validity_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='framework',
-            constraint=models.CheckConstraint(condition=models.Q(('total_points__gt', 0)), name='framework_total_positive'),
+            model_name="framework",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_points__gt", 0)), name="framework_total_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='framework',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'frozen'])), name='framework_status_valid'),
+            model_name="framework",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "frozen"])),
+                name="framework_status_valid",
+            ),
         ),
         migrations.AddField(
-            model_name='groupmember',
-            name='affiliated_school',
-            field=models.ForeignKey(blank=True, help_text='Set when the evaluator works or worked for a school in the registry.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school', verbose_name='affiliated school'),
+            model_name="groupmember",
+            name="affiliated_school",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Set when the evaluator works or worked for a school in the registry.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="schools.school",
+                verbose_name="affiliated school",
+            ),
         ),
         migrations.AddField(
-            model_name='groupmember',
-            name='group',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='rounds.evaluationgroup', verbose_name='group'),
+            model_name="groupmember",
+            name="group",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="members",
+                to="rounds.evaluationgroup",
+                verbose_name="group",
+            ),
         ),
         migrations.AddField(
-            model_name='groupmember',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='group_memberships', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            model_name="groupmember",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="group_memberships",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="user",
+            ),
         ),
         migrations.AddField(
-            model_name='indicator',
-            name='framework',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='indicators', to='rounds.framework', verbose_name='framework'),
+            model_name="indicator",
+            name="framework",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="indicators",
+                to="rounds.framework",
+                verbose_name="framework",
+            ),
         ),
         migrations.AddField(
-            model_name='indicator',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='rounds.indicator', verbose_name='parent'),
+            model_name="indicator",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="children",
+                to="rounds.indicator",
+                verbose_name="parent",
+            ),
         ),
         migrations.AddField(
-            model_name='rectification',
-            name='school',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rectifications', to='schools.school', verbose_name='school'),
+            model_name="rectification",
+            name="school",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="rectifications",
+                to="schools.school",
+                verbose_name="school",
+            ),
         ),
         migrations.AddField(
-            model_name='round',
-            name='framework',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rounds', to='rounds.framework', verbose_name='framework'),
+            model_name="round",
+            name="framework",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="rounds",
+                to="rounds.framework",
+                verbose_name="framework",
+            ),
         ),
         migrations.AddField(
-            model_name='round',
-            name='schools',
-            field=models.ManyToManyField(blank=True, related_name='rounds', to='schools.school', verbose_name='schools in scope'),
+            model_name="round",
+            name="schools",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="rounds",
+                to="schools.school",
+                verbose_name="schools in scope",
+            ),
         ),
         migrations.AddField(
-            model_name='rectification',
-            name='round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rectifications', to='rounds.round', verbose_name='round'),
+            model_name="rectification",
+            name="round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rectifications",
+                to="rounds.round",
+                verbose_name="round",
+            ),
         ),
         migrations.AddField(
-            model_name='phasewindow',
-            name='round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phase_windows', to='rounds.round', verbose_name='round'),
+            model_name="phasewindow",
+            name="round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="phase_windows",
+                to="rounds.round",
+                verbose_name="round",
+            ),
         ),
         migrations.AddField(
-            model_name='evaluationgroup',
-            name='round',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='evaluation_group', to='rounds.round', verbose_name='round'),
+            model_name="evaluationgroup",
+            name="round",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="evaluation_group",
+                to="rounds.round",
+                verbose_name="round",
+            ),
         ),
         migrations.AddField(
-            model_name='assignment',
-            name='round',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='rounds.round', verbose_name='round'),
+            model_name="assignment",
+            name="round",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="assignments",
+                to="rounds.round",
+                verbose_name="round",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conflictofinterest',
-            constraint=models.UniqueConstraint(fields=('evaluator', 'school'), name='conflict_unique'),
+            model_name="conflictofinterest",
+            constraint=models.UniqueConstraint(
+                fields=("evaluator", "school"), name="conflict_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conflictofinterest',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['declared', 'detected'])), name='conflict_kind_valid'),
+            model_name="conflictofinterest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["declared", "detected"])),
+                name="conflict_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conflictofinterest',
-            constraint=models.CheckConstraint(condition=models.Q(('reason', ''), _negated=True), name='conflict_reason_required'),
+            model_name="conflictofinterest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reason", ""), _negated=True), name="conflict_reason_required"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='groupmember',
-            constraint=models.UniqueConstraint(fields=('group', 'user'), name='group_member_unique'),
+            model_name="groupmember",
+            constraint=models.UniqueConstraint(
+                fields=("group", "user"), name="group_member_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='groupmember',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'leader')), fields=('group',), name='group_single_leader'),
+            model_name="groupmember",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "leader")),
+                fields=("group",),
+                name="group_single_leader",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='groupmember',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['leader', 'evaluator'])), name='group_member_role_valid'),
+            model_name="groupmember",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["leader", "evaluator"])),
+                name="group_member_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.UniqueConstraint(fields=('framework', 'code'), name='indicator_code_unique'),
+            model_name="indicator",
+            constraint=models.UniqueConstraint(
+                fields=("framework", "code"), name="indicator_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('max_points__gte', 0)), name='indicator_max_points_non_negative'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_points__gte", 0)), name="indicator_max_points_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('weight__isnull', True), models.Q(('weight__gte', 0), ('weight__lte', 1)), _connector='OR'), name='indicator_weight_between_0_and_1'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("weight__isnull", True),
+                    models.Q(("weight__gte", 0), ("weight__lte", 1)),
+                    _connector="OR",
+                ),
+                name="indicator_weight_between_0_and_1",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('veto_pass_mark__isnull', True), models.Q(('veto_pass_mark__gte', 0), ('veto_pass_mark__lte', models.F('max_points'))), _connector='OR'), name='indicator_veto_pass_mark_in_range'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("veto_pass_mark__isnull", True),
+                    models.Q(
+                        ("veto_pass_mark__gte", 0), ("veto_pass_mark__lte", models.F("max_points"))
+                    ),
+                    _connector="OR",
+                ),
+                name="indicator_veto_pass_mark_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('method', ''), ('method__in', ['document_review', 'data_comparison', 'on_site', 'questionnaire']), _connector='OR'), name='indicator_method_valid'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("method", ""),
+                    (
+                        "method__in",
+                        ["document_review", "data_comparison", "on_site", "questionnaire"],
+                    ),
+                    _connector="OR",
+                ),
+                name="indicator_method_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='indicator',
-            constraint=models.CheckConstraint(condition=models.Q(('level__gte', 1)), name='indicator_level_positive'),
+            model_name="indicator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("level__gte", 1)), name="indicator_level_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('cycle_end__gte', models.F('cycle_start'))), name='round_cycle_ordered'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cycle_end__gte", models.F("cycle_start"))),
+                name="round_cycle_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('phase__in', ['draft', 'self_assessment', 'expert_scoring', 'consolidation', 'public_notice', 'published', 'rectification', 'closed'])), name='round_phase_valid'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "phase__in",
+                        [
+                            "draft",
+                            "self_assessment",
+                            "expert_scoring",
+                            "consolidation",
+                            "public_notice",
+                            "published",
+                            "rectification",
+                            "closed",
+                        ],
+                    )
+                ),
+                name="round_phase_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('consolidation_method__in', ['mean', 'median', 'trimmed_mean'])), name='round_consolidation_method_valid'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("consolidation_method__in", ["mean", "median", "trimmed_mean"])
+                ),
+                name="round_consolidation_method_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='round',
-            constraint=models.CheckConstraint(condition=models.Q(('spread_threshold__gt', 0), ('spread_threshold__lte', 1)), name='round_spread_threshold_range'),
+            model_name="round",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("spread_threshold__gt", 0), ("spread_threshold__lte", 1)),
+                name="round_spread_threshold_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rectification',
-            constraint=models.UniqueConstraint(fields=('round', 'school'), name='rectification_unique'),
+            model_name="rectification",
+            constraint=models.UniqueConstraint(
+                fields=("round", "school"), name="rectification_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rectification',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['notified', 'submitted', 'passed', 'failed', 'escalated'])), name='rectification_status_valid'),
+            model_name="rectification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["notified", "submitted", "passed", "failed", "escalated"])
+                ),
+                name="rectification_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phasewindow',
-            constraint=models.UniqueConstraint(fields=('round', 'phase'), name='phase_window_unique'),
+            model_name="phasewindow",
+            constraint=models.UniqueConstraint(
+                fields=("round", "phase"), name="phase_window_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phasewindow',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='phase_window_ordered'),
+            model_name="phasewindow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="phase_window_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('round', 'school', 'evaluator'), name='assignment_unique'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("round", "school", "evaluator"), name="assignment_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'recused'])), name='assignment_status_valid'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "recused"])),
+                name="assignment_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'active'), models.Q(('recusal_reason', ''), _negated=True), _connector='OR'), name='assignment_recusal_has_reason'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status", "active"),
+                    models.Q(("recusal_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="assignment_recusal_has_reason",
+            ),
         ),
     ]

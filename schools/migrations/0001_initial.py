@@ -7,89 +7,269 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('rounds', '0001_initial'),
+        ("rounds", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name_zh', models.CharField(max_length=128, unique=True, verbose_name='Chinese name')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='English name')),
-                ('kind', models.CharField(choices=[('public_technician_college', 'Public technician college'), ('private_technical_school', 'Private technical school')], max_length=32, verbose_name='kind')),
-                ('ranking_group', models.CharField(choices=[('public', 'Public'), ('private', 'Private')], max_length=16, verbose_name='ranking group')),
-                ('status', models.CharField(choices=[('operating', 'Operating'), ('enrolment_suspended', 'Enrolment suspended'), ('licence_revoked', 'Licence revoked')], default='operating', max_length=32, verbose_name='status')),
-                ('licence_number', models.CharField(blank=True, max_length=64, verbose_name='licence number')),
-                ('district', models.CharField(blank=True, max_length=64, verbose_name='district')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),
-                ('is_sample', models.BooleanField(default=False, help_text='A made-up school of the demo data, not a real one.', verbose_name='sample data')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                (
+                    "name_zh",
+                    models.CharField(max_length=128, unique=True, verbose_name="Chinese name"),
+                ),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=200, verbose_name="English name"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("public_technician_college", "Public technician college"),
+                            ("private_technical_school", "Private technical school"),
+                        ],
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "ranking_group",
+                    models.CharField(
+                        choices=[("public", "Public"), ("private", "Private")],
+                        max_length=16,
+                        verbose_name="ranking group",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("operating", "Operating"),
+                            ("enrolment_suspended", "Enrolment suspended"),
+                            ("licence_revoked", "Licence revoked"),
+                        ],
+                        default="operating",
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "licence_number",
+                    models.CharField(blank=True, max_length=64, verbose_name="licence number"),
+                ),
+                ("district", models.CharField(blank=True, max_length=64, verbose_name="district")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="address")),
+                (
+                    "is_sample",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A made-up school of the demo data, not a real one.",
+                        verbose_name="sample data",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'school',
-                'verbose_name_plural': 'schools',
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['public_technician_college', 'private_technical_school'])), name='school_kind_valid'), models.CheckConstraint(condition=models.Q(('ranking_group__in', ['public', 'private'])), name='school_ranking_group_valid'), models.CheckConstraint(condition=models.Q(('status__in', ['operating', 'enrolment_suspended', 'licence_revoked'])), name='school_status_valid')],
+                "verbose_name": "school",
+                "verbose_name_plural": "schools",
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("kind__in", ["public_technician_college", "private_technical_school"])
+                        ),
+                        name="school_kind_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("ranking_group__in", ["public", "private"])),
+                        name="school_ranking_group_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["operating", "enrolment_suspended", "licence_revoked"])
+                        ),
+                        name="school_status_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=schools.models.evidence_upload_to, verbose_name='file')),
-                ('original_name', models.CharField(max_length=255, verbose_name='original file name')),
-                ('content_type', models.CharField(blank=True, max_length=128, verbose_name='content type')),
-                ('size', models.PositiveBigIntegerField(verbose_name='size (bytes)')),
-                ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='version')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded at')),
-                ('indicator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='rounds.indicator', verbose_name='indicator')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='rounds.round', verbose_name='round')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='uploaded by')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evidence', to='schools.school', verbose_name='school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=255,
+                        upload_to=schools.models.evidence_upload_to,
+                        verbose_name="file",
+                    ),
+                ),
+                (
+                    "original_name",
+                    models.CharField(max_length=255, verbose_name="original file name"),
+                ),
+                (
+                    "content_type",
+                    models.CharField(blank=True, max_length=128, verbose_name="content type"),
+                ),
+                ("size", models.PositiveBigIntegerField(verbose_name="size (bytes)")),
+                ("sha256", models.CharField(max_length=64, verbose_name="SHA-256")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="version")),
+                (
+                    "uploaded_at",
+                    models.DateTimeField(auto_now_add=True, verbose_name="uploaded at"),
+                ),
+                (
+                    "indicator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="rounds.indicator",
+                        verbose_name="indicator",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="rounds.round",
+                        verbose_name="round",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="uploaded by",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evidence",
+                        to="schools.school",
+                        verbose_name="school",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'evidence',
-                'verbose_name_plural': 'evidence',
-                'ordering': ['school', 'indicator', 'original_name', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('school', 'round', 'indicator', 'sha256'), name='evidence_no_duplicate_file'), models.UniqueConstraint(fields=('school', 'round', 'indicator', 'original_name', 'version'), name='evidence_version_unique'), models.CheckConstraint(condition=models.Q(('version__gte', 1)), name='evidence_version_gte_1'), models.CheckConstraint(condition=models.Q(('sha256__regex', '^[0-9a-f]{64}$')), name='evidence_sha256_hex')],
+                "verbose_name": "evidence",
+                "verbose_name_plural": "evidence",
+                "ordering": ["school", "indicator", "original_name", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("school", "round", "indicator", "sha256"),
+                        name="evidence_no_duplicate_file",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("school", "round", "indicator", "original_name", "version"),
+                        name="evidence_version_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("version__gte", 1)), name="evidence_version_gte_1"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sha256__regex", "^[0-9a-f]{64}$")),
+                        name="evidence_sha256_hex",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Specialty',
+            name="Specialty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, verbose_name='code')),
-                ('name', models.CharField(max_length=128, verbose_name='name')),
-                ('established_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='established')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='specialties', to='schools.school', verbose_name='school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, verbose_name="code")),
+                ("name", models.CharField(max_length=128, verbose_name="name")),
+                (
+                    "established_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="established"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="specialties",
+                        to="schools.school",
+                        verbose_name="school",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'specialty',
-                'verbose_name_plural': 'specialties',
-                'ordering': ['school', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('school', 'code'), name='specialty_code_unique')],
+                "verbose_name": "specialty",
+                "verbose_name_plural": "specialties",
+                "ordering": ["school", "code"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("school", "code"), name="specialty_code_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StaffMembership',
+            name="StaffMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=64, verbose_name='position')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staff', to='schools.school', verbose_name='school')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='school_memberships', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=64, verbose_name="position")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff",
+                        to="schools.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="school_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff membership',
-                'verbose_name_plural': 'staff memberships',
-                'constraints': [models.UniqueConstraint(fields=('user', 'school'), name='staff_membership_unique')],
+                "verbose_name": "staff membership",
+                "verbose_name_plural": "staff memberships",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "school"), name="staff_membership_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,624 @@
+"""Use cases for frameworks, rounds, evaluation groups, assignments and conflicts.
+
+Every function here validates, writes inside one transaction, and records an
+audit event; a broken rule raises ``DomainError`` and leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from schools.models import School
+from xm_eval.audit import audit_record, model_snapshot
+from xm_eval.errors import DomainError
+
+from . import selectors
+from .enums import (
+    PHASE_ORDER,
+    AssignmentStatus,
+    ConflictKind,
+    ConsolidationMethod,
+    FrameworkStatus,
+    GroupRole,
+    RoundPhase,
+)
+from .models import (
+    Assignment,
+    ConflictOfInterest,
+    EvaluationGroup,
+    Framework,
+    GroupMember,
+    Indicator,
+    PhaseWindow,
+    Round,
+)
+from .validation import NodeSpec, Problem, validate_nodes
+
+# ---------------------------------------------------------------- frameworks
+
+
+def framework_validate(*, framework: Framework) -> list[Problem]:
+    """Every problem of a stored framework (not just the first); empty when valid."""
+    return validate_nodes(
+        selectors.framework_node_specs(framework=framework),
+        total_points=framework.total_points,
+        grade_bands=framework.grade_bands,
+    )
+
+
+def _refuse_if_frozen(framework: Framework) -> None:
+    if framework.is_frozen:
+        raise DomainError(
+            _("Framework “%(name)s” is frozen because a round uses it; it cannot change.")
+            % {"name": framework.name},
+            code="framework_frozen",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorData:
+    """One indicator as it is imported or entered."""
+
+    code: str
+    parent_code: str | None
+    title_zh: str
+    max_points: Decimal
+    title_en: str = ""
+    weight: Decimal | None = None
+    method: str = ""
+    is_veto: bool = False
+    veto_pass_mark: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    guidance: str = ""
+    required_evidence: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_spec(self) -> NodeSpec:
+        return NodeSpec(
+            code=self.code,
+            parent_code=self.parent_code,
+            max_points=self.max_points,
+            weight=self.weight,
+            method=self.method,
+            is_veto=self.is_veto,
+            veto_pass_mark=self.veto_pass_mark,
+            tags=self.tags,
+        )
+
+
+@transaction.atomic
+def framework_create(
+    *,
+    actor: AbstractBaseUser | None,
+    name: str,
+    policy_title: str,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    indicators: Sequence[IndicatorData],
+    total_points: Decimal = Decimal("100"),
+    grade_bands: list[dict[str, str]] | None = None,
+) -> Framework:
+    """Create a draft framework with its whole indicator tree, or nothing.
+
+    The tree is validated first; any problem raises ``DomainError`` with
+    ``details`` listing every problem.
+    """
+    if valid_to <= valid_from:
+        raise DomainError(
+            _("The end of validity must come after its start."), code="invalid", field="valid_to"
+        )
+    if Framework.objects.filter(name=name).exists():
+        raise DomainError(
+            _("A framework named “%(name)s” exists already.") % {"name": name},
+            code="duplicate",
+            field="name",
+        )
+    framework = Framework(
+        name=name,
+        policy_title=policy_title,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        total_points=total_points,
+    )
+    if grade_bands is not None:
+        framework.grade_bands = grade_bands
+    problems = validate_nodes(
+        [item.as_spec() for item in indicators],
+        total_points=total_points,
+        grade_bands=framework.grade_bands,
+    )
+    if problems:
+        raise DomainError(
+            _("The framework has %(count)d problem(s); nothing was saved.")
+            % {"count": len(problems)},
+            code="framework_invalid",
+            details=[problem.as_dict() for problem in problems],
+        )
+    framework.save()
+    by_code: dict[str, Indicator] = {}
+    for order, item in enumerate(indicators):
+        parent = by_code.get(item.parent_code) if item.parent_code else None
+        indicator = Indicator.objects.create(
+            framework=framework,
+            parent=parent,
+            code=item.code,
+            level=(parent.level + 1) if parent else 1,
+            title_zh=item.title_zh,
+            title_en=item.title_en,
+            max_points=item.max_points,
+            weight=item.weight,
+            guidance=item.guidance,
+            required_evidence=list(item.required_evidence),
+            method=item.method,
+            is_veto=item.is_veto,
+            veto_pass_mark=item.veto_pass_mark,
+            tags=list(item.tags),
+            order=order,
+        )
+        by_code[item.code] = indicator
+    audit_record(
+        actor=actor,
+        action="framework.create",
+        obj=framework,
+        after={**model_snapshot(framework), "indicators": len(indicators)},
+    )
+    return framework
+
+
+@transaction.atomic
+def framework_update(
+    *, framework: Framework, actor: AbstractBaseUser | None, **changes: Any
+) -> Framework:
+    """Change a draft framework's own fields; a frozen framework refuses."""
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    _refuse_if_frozen(framework)
+    allowed = {"name", "policy_title", "valid_from", "valid_to", "total_points", "grade_bands"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DomainError(
+            _("These fields cannot be changed: %(fields)s.")
+            % {"fields": ", ".join(sorted(unknown))},
+            code="invalid",
+        )
+    before = model_snapshot(framework)
+    for name, value in changes.items():
+        setattr(framework, name, value)
+    if framework.valid_to <= framework.valid_from:
+        raise DomainError(
+            _("The end of validity must come after its start."), code="invalid", field="valid_to"
+        )
+    framework.save()
+    audit_record(
+        actor=actor,
+        action="framework.update",
+        obj=framework,
+        before=before,
+        after=model_snapshot(framework),
+    )
+    return framework
+
+
+@transaction.atomic
+def indicator_update(
+    *, indicator: Indicator, actor: AbstractBaseUser | None, **changes: Any
+) -> Indicator:
+    """Change an indicator of a draft framework; a frozen framework refuses."""
+    indicator = (
+        Indicator.objects.select_related("framework").select_for_update().get(pk=indicator.pk)
+    )
+    _refuse_if_frozen(indicator.framework)
+    before = model_snapshot(indicator)
+    for name, value in changes.items():
+        setattr(indicator, name, value)
+    indicator.save()
+    audit_record(
+        actor=actor,
+        action="indicator.update",
+        obj=indicator,
+        before=before,
+        after=model_snapshot(indicator),
+    )
+    return indicator
+
+
+@transaction.atomic
+def framework_freeze(*, framework: Framework, actor: AbstractBaseUser | None) -> Framework:
+    """Freeze a valid framework so it can no longer change."""
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    if framework.is_frozen:
+        return framework
+    problems = framework_validate(framework=framework)
+    if problems:
+        raise DomainError(
+            _("The framework has %(count)d problem(s) and cannot be used.")
+            % {"count": len(problems)},
+            code="framework_invalid",
+            details=[problem.as_dict() for problem in problems],
+        )
+    framework.status = FrameworkStatus.FROZEN
+    framework.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="framework.freeze",
+        obj=framework,
+        before={"status": FrameworkStatus.DRAFT},
+        after={"status": FrameworkStatus.FROZEN},
+    )
+    return framework
+
+
+# -------------------------------------------------------------------- rounds
+
+
+def _check_inside_validity(framework: Framework, cycle_start: int, cycle_end: int) -> None:
+    if cycle_end < cycle_start:
+        raise DomainError(
+            _("The cycle must end in or after the year it starts."),
+            code="invalid",
+            field="cycle_end",
+        )
+    if cycle_start < framework.valid_from.year or cycle_end > framework.valid_to.year:
+        raise DomainError(
+            _(
+                "The cycle %(start)d–%(end)d lies outside the framework's validity "
+                "(%(from)s to %(to)s)."
+            )
+            % {
+                "start": cycle_start,
+                "end": cycle_end,
+                "from": framework.valid_from,
+                "to": framework.valid_to,
+            },
+            code="outside_validity",
+            field="cycle_start",
+        )
+
+
+def _check_window(framework: Framework, phase: str, starts_on: dt.date, ends_on: dt.date) -> None:
+    if phase not in PHASE_ORDER:
+        raise DomainError(
+            _("Unknown phase “%(phase)s”.") % {"phase": phase}, code="invalid", field="phase"
+        )
+    if ends_on < starts_on:
+        raise DomainError(
+            _("Phase “%(phase)s” ends before it starts.") % {"phase": RoundPhase(phase).label},
+            code="invalid",
+            field="ends_on",
+        )
+    if starts_on < framework.valid_from or ends_on > framework.valid_to:
+        raise DomainError(
+            _("Phase “%(phase)s” lies outside the framework's validity (%(from)s to %(to)s).")
+            % {
+                "phase": RoundPhase(phase).label,
+                "from": framework.valid_from,
+                "to": framework.valid_to,
+            },
+            code="outside_validity",
+            field="starts_on",
+        )
+
+
+@transaction.atomic
+def round_create(
+    *,
+    actor: AbstractBaseUser | None,
+    framework: Framework,
+    name: str,
+    cycle_start: int,
+    cycle_end: int,
+    schools: Iterable[School],
+    consolidation_method: str = ConsolidationMethod.TRIMMED_MEAN,
+    phase_windows: Mapping[str, tuple[dt.date, dt.date]] | None = None,
+) -> Round:
+    """Create a round in its draft phase over the given schools.
+
+    Refuses a framework with problems and a cycle or phase dates outside the
+    framework's validity.
+    """
+    _check_inside_validity(framework, cycle_start, cycle_end)
+    if consolidation_method not in ConsolidationMethod.values:
+        raise DomainError(
+            _("Unknown consolidation method “%(method)s”.") % {"method": consolidation_method},
+            code="invalid",
+            field="consolidation_method",
+        )
+    problems = framework_validate(framework=framework)
+    if problems:
+        raise DomainError(
+            _("The framework has %(count)d problem(s) and cannot be used.")
+            % {"count": len(problems)},
+            code="framework_invalid",
+            details=[problem.as_dict() for problem in problems],
+        )
+    if Round.objects.filter(name=name).exists():
+        raise DomainError(
+            _("A round named “%(name)s” exists already.") % {"name": name},
+            code="duplicate",
+            field="name",
+        )
+    for phase, (starts_on, ends_on) in (phase_windows or {}).items():
+        _check_window(framework, phase, starts_on, ends_on)
+    round = Round.objects.create(
+        framework=framework,
+        name=name,
+        cycle_start=cycle_start,
+        cycle_end=cycle_end,
+        consolidation_method=consolidation_method,
+    )
+    round.schools.set(list(schools))
+    PhaseWindow.objects.bulk_create(
+        PhaseWindow(round=round, phase=phase, starts_on=starts_on, ends_on=ends_on)
+        for phase, (starts_on, ends_on) in (phase_windows or {}).items()
+    )
+    audit_record(
+        actor=actor,
+        action="round.create",
+        obj=round,
+        after={**model_snapshot(round), "schools": sorted(s.pk for s in round.schools.all())},
+        round_id=round.pk,
+    )
+    return round
+
+
+@transaction.atomic
+def round_phase_window_set(
+    *,
+    round: Round,
+    actor: AbstractBaseUser | None,
+    phase: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+) -> PhaseWindow:
+    """Set the dates of one phase of a round."""
+    _check_window(round.framework, phase, starts_on, ends_on)
+    window = PhaseWindow.objects.filter(round=round, phase=phase).first()
+    before = model_snapshot(window) if window else None
+    window, _created = PhaseWindow.objects.update_or_create(
+        round=round, phase=phase, defaults={"starts_on": starts_on, "ends_on": ends_on}
+    )
+    audit_record(
+        actor=actor,
+        action="round.phase_window_set",
+        obj=window,
+        before=before,
+        after=model_snapshot(window),
+        round_id=round.pk,
+    )
+    return window
+
+
+@transaction.atomic
+def round_phase_advance(*, round: Round, actor: AbstractBaseUser | None) -> Round:
+    """Move a round to its next phase.
+
+    Leaving the draft phase opens the round and freezes its framework, so the
+    indicators cannot change under scores that refer to them.
+    """
+    round = Round.objects.select_for_update().select_related("framework").get(pk=round.pk)
+    index = PHASE_ORDER.index(round.phase)
+    if index == len(PHASE_ORDER) - 1:
+        raise DomainError(_("The round is closed; there is no next phase."), code="round_closed")
+    if round.phase == RoundPhase.DRAFT:
+        if not round.schools.exists():
+            raise DomainError(
+                _("The round has no schools in scope."), code="round_incomplete", field="schools"
+            )
+        framework_freeze(framework=round.framework, actor=actor)
+    before = round.phase
+    round.phase = PHASE_ORDER[index + 1]
+    round.save(update_fields=["phase"])
+    audit_record(
+        actor=actor,
+        action="round.phase_advance",
+        obj=round,
+        before={"phase": before},
+        after={"phase": round.phase},
+        round_id=round.pk,
+    )
+    return round
+
+
+# ---------------------------------------------------------- evaluation group
+
+
+@transaction.atomic
+def evaluation_group_member_add(
+    *,
+    round: Round,
+    actor: AbstractBaseUser | None,
+    user: AbstractBaseUser,
+    role: str = GroupRole.EVALUATOR,
+    affiliation: str = "",
+    affiliated_school: School | None = None,
+    group_name: str = "",
+) -> GroupMember:
+    """Add a member (leader or evaluator) to the round's evaluation group."""
+    if role not in GroupRole.values:
+        raise DomainError(
+            _("Unknown group role “%(role)s”.") % {"role": role}, code="invalid", field="role"
+        )
+    group, _created = EvaluationGroup.objects.get_or_create(
+        round=round,
+        defaults={"name": group_name or _("Evaluation group of %(round)s") % {"round": round.name}},
+    )
+    if GroupMember.objects.filter(group=group, user=user).exists():
+        raise DomainError(
+            _("%(user)s is already in the evaluation group.") % {"user": user},
+            code="duplicate",
+            field="user",
+        )
+    if role == GroupRole.LEADER and group.members.filter(role=GroupRole.LEADER).exists():
+        raise DomainError(
+            _("The evaluation group already has a leader."), code="duplicate", field="role"
+        )
+    member = GroupMember.objects.create(
+        group=group,
+        user=user,
+        role=role,
+        affiliation=affiliation,
+        affiliated_school=affiliated_school,
+    )
+    audit_record(
+        actor=actor,
+        action="group_member.add",
+        obj=member,
+        after=model_snapshot(member),
+        round_id=round.pk,
+    )
+    return member
+
+
+# ------------------------------------------------------ conflicts, assignments
+
+
+def assignment_conflict_reason(
+    *, round: Round, school: School, evaluator: AbstractBaseUser
+) -> str | None:
+    """Why ``evaluator`` may not score ``school`` in ``round``, or None.
+
+    A conflict is declared (a ConflictOfInterest row) or detected (the
+    evaluator's affiliation in the group is that school).
+    """
+    conflict = selectors.conflicts_between(
+        evaluator_id=evaluator.pk, school_ids=[school.pk]
+    ).first()
+    if conflict is not None:
+        return _("conflict of interest (%(kind)s): %(reason)s") % {
+            "kind": conflict.get_kind_display(),
+            "reason": conflict.reason,
+        }
+    member = selectors.round_member(round=round, user_id=evaluator.pk)
+    if member is not None and member.affiliated_school_id == school.pk:
+        return _("the evaluator's affiliation is this school (%(affiliation)s)") % {
+            "affiliation": member.affiliation or school.name_zh
+        }
+    return None
+
+
+@transaction.atomic
+def assignment_create(
+    *, round: Round, actor: AbstractBaseUser | None, school: School, evaluator: AbstractBaseUser
+) -> Assignment:
+    """Assign an evaluator of the round's group to a school in scope.
+
+    Refused when the evaluator is not in the group, the school is out of
+    scope, the pair exists already, or there is a conflict of interest.
+    """
+    if round.phase in (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION, RoundPhase.CLOSED):
+        raise DomainError(
+            _("Assignments cannot change once results are published."), code="phase_closed"
+        )
+    if not round.schools.filter(pk=school.pk).exists():
+        raise DomainError(
+            _("%(school)s is not in the scope of this round.") % {"school": school},
+            code="out_of_scope",
+            field="school",
+        )
+    if selectors.round_member(round=round, user_id=evaluator.pk) is None:
+        raise DomainError(
+            _("%(user)s is not a member of the round's evaluation group.") % {"user": evaluator},
+            code="not_in_group",
+            field="evaluator",
+        )
+    reason = assignment_conflict_reason(round=round, school=school, evaluator=evaluator)
+    if reason is not None:
+        raise DomainError(
+            _("%(user)s cannot be assigned to %(school)s: %(reason)s.")
+            % {"user": evaluator, "school": school, "reason": reason},
+            code="conflict_of_interest",
+            field="evaluator",
+        )
+    if Assignment.objects.filter(round=round, school=school, evaluator=evaluator).exists():
+        raise DomainError(
+            _("%(user)s is already assigned to %(school)s.")
+            % {"user": evaluator, "school": school},
+            code="duplicate",
+            field="evaluator",
+        )
+    assignment = Assignment.objects.create(round=round, school=school, evaluator=evaluator)
+    audit_record(
+        actor=actor,
+        action="assignment.create",
+        obj=assignment,
+        after=model_snapshot(assignment),
+        round_id=round.pk,
+        school_id=school.pk,
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_recuse(
+    *, assignment: Assignment, actor: AbstractBaseUser | None, reason: str
+) -> Assignment:
+    """Withdraw an evaluator from a school (回避); the sheet can no longer be scored."""
+    if not reason.strip():
+        raise DomainError(_("A recusal needs a reason."), code="invalid", field="reason")
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status == AssignmentStatus.RECUSED:
+        return assignment
+    before = model_snapshot(assignment)
+    assignment.status = AssignmentStatus.RECUSED
+    assignment.recusal_reason = reason.strip()
+    assignment.save(update_fields=["status", "recusal_reason"])
+    audit_record(
+        actor=actor,
+        action="assignment.recuse",
+        obj=assignment,
+        before=before,
+        after=model_snapshot(assignment),
+        round_id=assignment.round_id,
+        school_id=assignment.school_id,
+    )
+    return assignment
+
+
+@transaction.atomic
+def conflict_record(
+    *,
+    actor: AbstractBaseUser | None,
+    evaluator: AbstractBaseUser,
+    school: School,
+    reason: str,
+    kind: str = ConflictKind.DECLARED,
+) -> ConflictOfInterest:
+    """Record a conflict of interest and recuse the evaluator's open assignments there."""
+    if kind not in ConflictKind.values:
+        raise DomainError(
+            _("Unknown conflict kind “%(kind)s”.") % {"kind": kind}, code="invalid", field="kind"
+        )
+    if not reason.strip():
+        raise DomainError(
+            _("A conflict of interest needs a reason."), code="invalid", field="reason"
+        )
+    if ConflictOfInterest.objects.filter(evaluator=evaluator, school=school).exists():
+        raise DomainError(
+            _("This conflict of interest is recorded already."), code="duplicate", field="school"
+        )
+    conflict = ConflictOfInterest.objects.create(
+        evaluator=evaluator, school=school, kind=kind, reason=reason.strip()
+    )
+    audit_record(
+        actor=actor,
+        action="conflict.record",
+        obj=conflict,
+        after=model_snapshot(conflict),
+        school_id=school.pk,
+    )
+    open_assignments = Assignment.objects.filter(
+        evaluator=evaluator, school=school, status=AssignmentStatus.ACTIVE
+    ).exclude(round__phase__in=[RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION, RoundPhase.CLOSED])
+    for assignment in open_assignments:
+        assignment_recuse(
+            assignment=assignment,
+            actor=actor,
+            reason=_("Conflict of interest: %(reason)s") % {"reason": conflict.reason},
+        )
+    return conflict
