@@ -78,8 +78,10 @@ def validate_nodes(
             by_code[node.code] = node
 
     children: dict[str | None, list[NodeSpec]] = defaultdict(list)
+    orphans: set[str] = set()
     for node in by_code.values():
         if node.parent_code is not None and node.parent_code not in by_code:
+            orphans.add(node.code)
             problems.append(
                 Problem(
                     "unknown_parent",
@@ -132,7 +134,7 @@ def validate_nodes(
                 )
         if is_leaf:
             leaf_total += node.max_points
-            if levels.get(node.code, 0) < 3:
+            if node.code not in orphans and levels.get(node.code, 0) < 3:
                 problems.append(
                     Problem(
                         "leaf_too_shallow",
