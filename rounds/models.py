@@ -180,6 +180,16 @@ class Round(models.Model):
         default=Decimal("0.30"),
         help_text=_("Flag an observation point when max − min exceeds this share of its points."),
     )
+    veto_ranks_last = models.BooleanField(
+        _("rank failed veto items last"),
+        default=True,
+        help_text=_("A school that failed a veto item ranks after every school that did not."),
+    )
+    tie_break_by_dimension = models.BooleanField(
+        _("break ties by dimension order"),
+        default=False,
+        help_text=_("Equal totals are ordered by the dimension subtotals, first dimension first."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

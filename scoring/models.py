@@ -5,6 +5,8 @@ when the row is written (the framework is frozen by then), so the database
 itself refuses points outside 0 … maximum.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -277,6 +279,12 @@ class ResultSet(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    trim_min_count = models.PositiveSmallIntegerField(_("scores needed to trim"), default=5)
+    veto_ranks_last = models.BooleanField(_("failed veto ranked last"), default=True)
+    tie_break_by_dimension = models.BooleanField(_("ties broken by dimension"), default=False)
+    spread_threshold = models.DecimalField(
+        _("spread flag threshold"), max_digits=4, decimal_places=2, default=Decimal("0.30")
+    )
     missing_scores = models.JSONField(_("missing scores"), default=list, blank=True)
     statistics = models.JSONField(_("consistency statistics"), default=dict, blank=True)
 
@@ -314,7 +322,12 @@ class ResultRow(models.Model):
     veto_failed = models.JSONField(_("failed veto items"), default=list, blank=True)
     dimension_subtotals = models.JSONField(_("dimension subtotals"), default=dict)
     indicator_scores = models.JSONField(_("indicator scores"), default=dict)
+    self_gap = models.JSONField(_("self vs expert gap"), default=dict)
     is_complete = models.BooleanField(_("complete"), default=True)
+    # What went into this school's figures (expert, consensus, audit and self
+    # scores), so any number can be explained later exactly as it was computed,
+    # whatever happens to the score tables afterwards.
+    inputs = models.JSONField(_("inputs"), default=dict)
 
     class Meta:
         verbose_name = _("result row")

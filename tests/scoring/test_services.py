@@ -1,0 +1,126 @@
+"""Computing and publishing result sets."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rounds.enums import RoundPhase
+from scoring import selectors, services
+from scoring.models import AuditScore, ResultRow, ResultSet
+from tests.factories.scoring import leaf, scored_round
+from xm_eval.errors import DomainError
+from xm_eval.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+ROW_FIELDS = ("school_id", "total", "grade", "rank", "group_rank", "rank_note", "veto_failed",
+              "dimension_subtotals", "indicator_scores", "self_gap", "is_complete", "inputs")
+
+
+def rows_of(result_set):  # noqa: ANN001, ANN201
+    return list(
+        ResultRow.objects.filter(result_set=result_set).order_by("school_id").values(*ROW_FIELDS)
+    )
+
+
+def test_computing_twice_gives_two_versions_with_identical_rows(bureau_admin):
+    round = scored_round(schools=3)
+    first = services.round_results_compute(round=round, actor=bureau_admin)
+    second = services.round_results_compute(round=round, actor=bureau_admin)
+    assert (first.version, second.version) == (1, 2)
+    assert rows_of(first) == rows_of(second)
+    assert len(rows_of(first)) == 3
+    assert AuditEvent.objects.filter(action="result_set.compute").count() == 2
+
+
+def test_rows_hold_totals_ranks_and_subtotals(bureau_admin):
+    round = scored_round(schools=4)
+    result_set = services.round_results_compute(round=round, actor=bureau_admin)
+    rows = list(selectors.result_set_rows(result_set=result_set))
+    assert sorted(r.rank for r in rows)[0] == 1
+    for row in rows:
+        subtotals = [Decimal(v) for v in row.dimension_subtotals.values()]
+        assert list(row.dimension_subtotals) == ["A", "B", "C", "D"]
+        assert abs(sum(subtotals) - row.total) <= Decimal("0.02")
+        assert row.indicator_scores["A1.1"]["layer"] == "expert"
+        assert row.is_complete
+
+
+def test_an_audit_score_overrides_and_the_explanation_says_why(bureau_admin):
+    round = scored_round(schools=2)
+    school = round.schools.order_by("code").first()
+    point = leaf(round, "B1.2")
+    AuditScore.objects.create(round=round, school=school, indicator=point, points=Decimal(3),
+                              max_points=point.max_points, auditor=bureau_admin,
+                              reason="复核发现课程开出率不足")
+    result_set = services.round_results_compute(round=round, actor=bureau_admin)
+    row = ResultRow.objects.get(result_set=result_set, school=school)
+    assert row.indicator_scores["B1.2"] == {"score": "3.00", "max": "12.50",
+                                            "status": "scored", "layer": "audit"}
+    explanation = selectors.result_row_explain(row=row, code="B1.2")
+    assert explanation.justification == "复核发现课程开出率不足"
+    assert len(explanation.expert.used) == 5
+    # the explanation stays the same after the score tables change
+    AuditScore.objects.all().delete()
+    assert selectors.result_row_explain(row=row, code="B1.2").score == Decimal("3.00")
+
+
+def test_missing_scores_are_listed_not_treated_silently(bureau_admin):
+    round = scored_round(schools=2, skip={(0, 1, "C1.1"), (1, 4, "D1.2")})
+    codes = dict(round.schools.order_by("code").values_list("code", "id"))
+    school_ids = list(codes.values())
+    result_set = services.round_results_compute(round=round, actor=bureau_admin)
+    missing = {(s, code) for s, _e, code, _covered in result_set.missing_scores}
+    assert missing == {(school_ids[0], "C1.1"), (school_ids[1], "D1.2")}
+    assert not ResultRow.objects.filter(result_set=result_set, is_complete=True).exists()
+
+
+def test_a_published_set_refuses_to_be_published_again_and_compute_needs_the_phase(
+    bureau_admin,
+):
+    round = scored_round(schools=2)
+    result_set = services.round_results_compute(round=round, actor=bureau_admin)
+    with pytest.raises(DomainError) as error:
+        services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    assert error.value.code == "phase_closed"
+
+    round.phase = RoundPhase.PUBLIC_NOTICE
+    round.save(update_fields=["phase"])
+    services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    result_set.refresh_from_db()
+    assert result_set.is_published and result_set.published_at is not None
+    with pytest.raises(DomainError) as error:
+        services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    assert error.value.code == "already_published"
+
+    round.phase = RoundPhase.SELF_ASSESSMENT
+    round.save(update_fields=["phase"])
+    with pytest.raises(DomainError) as error:
+        services.round_results_compute(round=round, actor=bureau_admin)
+    assert error.value.code == "phase_closed"
+    assert ResultSet.objects.count() == 1
+
+
+def test_only_the_latest_version_can_be_published(bureau_admin):
+    round = scored_round(schools=2, phase=RoundPhase.PUBLIC_NOTICE)
+    old = services.round_results_compute(round=round, actor=bureau_admin)
+    services.round_results_compute(round=round, actor=bureau_admin)
+    with pytest.raises(DomainError) as error:
+        services.result_set_publish(result_set=old, actor=bureau_admin)
+    assert error.value.code == "not_latest"
+
+
+def count_compute_queries(schools: int, actor) -> int:  # noqa: ANN001
+    round = scored_round(schools=schools, evaluators=5)
+    with CaptureQueriesContext(connection) as captured:
+        services.round_results_compute(round=round, actor=actor)
+    return len(captured.captured_queries)
+
+
+def test_compute_runs_a_constant_number_of_queries(bureau_admin):
+    small = count_compute_queries(2, bureau_admin)
+    large = count_compute_queries(20, bureau_admin)
+    assert small == large
+    assert small <= 16
