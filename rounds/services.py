@@ -143,8 +143,10 @@ def framework_create(
         )
     framework.save()
     by_code: dict[str, Indicator] = {}
-    for order, item in enumerate(indicators):
-        parent = by_code.get(item.parent_code) if item.parent_code else None
+    order_of = {item.code: order for order, item in enumerate(indicators)}
+    for item in _parents_first(indicators):
+        order = order_of[item.code]
+        parent = by_code[item.parent_code] if item.parent_code else None
         indicator = Indicator.objects.create(
             framework=framework,
             parent=parent,
@@ -170,6 +172,29 @@ def framework_create(
         after={**model_snapshot(framework), "indicators": len(indicators)},
     )
     return framework
+
+
+def _parents_first(indicators: Sequence[IndicatorData]) -> list[IndicatorData]:
+    """The indicators reordered so every parent comes before its children.
+
+    The rows may list a child before its parent (a spreadsheet sorted by
+    title, say); the tree is already validated, so every parent exists.
+    """
+    placed: set[str] = set()
+    pending = list(indicators)
+    ordered: list[IndicatorData] = []
+    while pending:
+        waiting = []
+        for item in pending:
+            if item.parent_code is None or item.parent_code in placed:
+                ordered.append(item)
+                placed.add(item.code)
+            else:
+                waiting.append(item)
+        if len(waiting) == len(pending):  # unreachable after validation; never loop forever
+            raise DomainError(_("The indicator tree has a cycle."), code="framework_invalid")
+        pending = waiting
+    return ordered
 
 
 @transaction.atomic

@@ -213,3 +213,18 @@ def test_conflict_needs_a_reason(setting):
         services.conflict_record(actor=evaluator, evaluator=evaluator, school=school, reason="  ")
     assert error.value.field == "reason"
     assert ConflictOfInterest.objects.count() == 0
+
+
+def test_framework_create_accepts_children_listed_before_their_parents(bureau_admin):
+    rows = list(reversed(small_tree()))
+    framework = services.framework_create(
+        actor=bureau_admin,
+        name="倒序",
+        policy_title="办法",
+        valid_from=dt.date(2025, 1, 1),
+        valid_to=dt.date(2029, 12, 31),
+        indicators=rows,
+    )
+    point = framework.indicators.get(code="A1.1")
+    assert (point.level, point.parent.code, point.parent.parent.code) == (3, "A1", "A")
+    assert services.framework_validate(framework=framework) == []

@@ -1,0 +1,524 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from xm_eval.admin import ServiceFormAdminMixin, copy_saved_fields
+from xm_eval.errors import DomainError
+
+from . import services
+from .enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from .forms import (
+    AssignmentAddForm,
+    AssignmentChangeForm,
+    ConflictOfInterestAddForm,
+    IndicatorAdminForm,
+    PhaseWindowInlineFormSet,
+    RoundAdminForm,
+    problem_text,
+)
+from .models import (
+    Assignment,
+    ConflictOfInterest,
+    EvaluationGroup,
+    Framework,
+    GroupMember,
+    Indicator,
+    PhaseWindow,
+    Rectification,
+    Round,
+)
+
+FROZEN_MESSAGE = _(
+    "Framework “%(name)s” is frozen because a round uses it: the framework and its "
+    "indicators are read-only. To change indicators, create a new framework."
+)
+
+
+def _indicator_levels_refresh(framework: Framework) -> None:
+    """Keep ``Indicator.level`` equal to the depth in the tree after an admin edit.
+
+    The import service sets levels when it creates a tree; edits in the admin
+    can move an indicator under another parent, so the depths are recomputed.
+    """
+    indicators = list(Indicator.objects.filter(framework=framework).only("id", "parent", "level"))
+    parent_of = {indicator.pk: indicator.parent_id for indicator in indicators}
+    changed = []
+    for indicator in indicators:
+        depth, current, seen = 0, indicator.pk, set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            depth += 1
+            current = parent_of.get(current)
+        if indicator.level != depth:
+            indicator.level = depth
+            changed.append(indicator)
+    if changed:
+        Indicator.objects.bulk_update(changed, ["level"])
+
+
+def _report_domain_error(
+    model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any, error: DomainError
+) -> None:
+    model_admin.message_user(request, f"{obj}: {error.message}", messages.ERROR)
+    for detail in error.details or ():
+        if isinstance(detail, dict):
+            code = detail.get("indicator_code", "")
+            message = detail.get("message", "")
+            text = message if not code or message.startswith(code) else f"{code}: {message}"
+        else:
+            text = str(detail)
+        model_admin.message_user(request, f"{obj}: {text}", messages.ERROR)
+
+
+# ---------------------------------------------------------------- frameworks
+
+
+class IndicatorInlineFormSet(BaseInlineFormSet):
+    """Renders the parent choices once for all rows instead of one query per row."""
+
+    parent_queryset: QuerySet[Indicator]
+
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "parent" not in form.fields:
+            return
+        if not hasattr(self, "_parent_choices"):
+            self._parent_choices = [
+                ("", "---------"),
+                *((indicator.pk, str(indicator)) for indicator in self.parent_queryset),
+            ]
+        form.fields["parent"].choices = self._parent_choices
+
+
+class IndicatorInline(admin.TabularInline):
+    model = Indicator
+    form = IndicatorAdminForm
+    formset = IndicatorInlineFormSet
+    fk_name = "framework"
+    fields = (
+        "order",
+        "code",
+        "parent",
+        "title_zh",
+        "max_points",
+        "weight",
+        "method",
+        "is_veto",
+        "tags",
+    )
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Indicator]:
+        return super().get_queryset(request).select_related("parent").order_by("order", "code")
+
+    def get_formset(self, request: HttpRequest, obj: Framework | None = None, **kwargs: Any):
+        formset = super().get_formset(request, obj, **kwargs)
+        parents = (
+            Indicator.objects.filter(framework=obj).order_by("order", "code")
+            if obj is not None and obj.pk is not None
+            else Indicator.objects.none()
+        )
+        formset.parent_queryset = parents
+        if "parent" in formset.form.base_fields:
+            formset.form.base_fields["parent"].queryset = parents
+        return formset
+
+    def has_add_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(Framework)
+class FrameworkAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "policy_title",
+        "valid_from",
+        "valid_to",
+        "total_points",
+        "status",
+        "indicator_count",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "policy_title")
+    fields = (
+        "name",
+        "policy_title",
+        "valid_from",
+        "valid_to",
+        "total_points",
+        "grade_bands",
+        "status",
+        "created_at",
+    )
+    readonly_fields = ("status", "created_at")
+    inlines = (IndicatorInline,)
+    actions = ("validate_framework",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Framework]:
+        return super().get_queryset(request).annotate(indicator_count=Count("indicators"))
+
+    @admin.display(description=_("indicators"), ordering="indicator_count")
+    def indicator_count(self, obj: Framework) -> int:
+        return obj.indicator_count
+
+    def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            framework = self.get_object(request, object_id)
+            if framework is not None and framework.is_frozen:
+                self.message_user(
+                    request, FROZEN_MESSAGE % {"name": framework.name}, messages.WARNING
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        _indicator_levels_refresh(form.instance)
+
+    @admin.action(description=_("Validate the selected frameworks"))
+    def validate_framework(self, request: HttpRequest, queryset: QuerySet[Framework]) -> None:
+        for framework in queryset:
+            problems = services.framework_validate(framework=framework)
+            if not problems:
+                self.message_user(
+                    request,
+                    _("Framework “%(name)s” is valid.") % {"name": framework.name},
+                    messages.SUCCESS,
+                )
+                continue
+            self.message_user(
+                request,
+                _("Framework “%(name)s” has %(count)d problem(s):")
+                % {"name": framework.name, "count": len(problems)},
+                messages.ERROR,
+            )
+            for problem in problems:
+                self.message_user(
+                    request, f"{framework.name}: {problem_text(problem)}", messages.ERROR
+                )
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(admin.ModelAdmin):
+    form = IndicatorAdminForm
+    list_display = (
+        "code",
+        "title_zh",
+        "framework",
+        "parent",
+        "level",
+        "max_points",
+        "weight",
+        "method",
+        "is_veto",
+    )
+    list_filter = ("framework", "level", "method", "is_veto")
+    search_fields = ("code", "title_zh", "title_en")
+    list_select_related = ("framework", "parent")
+    autocomplete_fields = ("parent",)
+    readonly_fields = ("level",)
+
+    fields = (
+        "framework",
+        "parent",
+        "level",
+        "code",
+        "order",
+        "title_zh",
+        "title_en",
+        "max_points",
+        "weight",
+        "method",
+        "is_veto",
+        "veto_pass_mark",
+        "tags",
+        "guidance",
+        "required_evidence",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Indicator]:
+        return super().get_queryset(request).select_related("framework", "parent")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "framework":
+            kwargs["queryset"] = Framework.objects.exclude(status=FrameworkStatus.FROZEN)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
+        if obj is not None and obj.framework.is_frozen:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
+        if obj is not None and obj.framework.is_frozen:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A bulk delete would bypass the per-framework freeze check.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            indicator = self.get_object(request, object_id)
+            if indicator is not None and indicator.framework.is_frozen:
+                self.message_user(
+                    request, FROZEN_MESSAGE % {"name": indicator.framework.name}, messages.WARNING
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Indicator, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _indicator_levels_refresh(obj.framework)
+
+
+# -------------------------------------------------------------------- rounds
+
+
+class PhaseWindowInline(admin.TabularInline):
+    model = PhaseWindow
+    formset = PhaseWindowInlineFormSet
+    fields = ("phase", "starts_on", "ends_on")
+    extra = 0
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    form = RoundAdminForm
+    list_display = (
+        "name",
+        "framework",
+        "cycle_display",
+        "phase",
+        "consolidation_method",
+        "school_count",
+    )
+    list_filter = ("phase", "framework")
+    search_fields = ("name",)
+    list_select_related = ("framework",)
+    filter_horizontal = ("schools",)
+    fields = (
+        "name",
+        "framework",
+        ("cycle_start", "cycle_end"),
+        "phase",
+        "consolidation_method",
+        "peer_scores_visible",
+        "spread_threshold",
+        "schools",
+    )
+    inlines = (PhaseWindowInline,)
+    actions = ("advance_phase",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Round]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("framework")
+            .annotate(school_count=Count("schools", distinct=True))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Round | None = None) -> tuple:
+        # The phase moves only through the "advance" action; once a round is
+        # open its framework is frozen under the scores that refer to it.
+        if obj is not None and obj.phase != RoundPhase.DRAFT:
+            return ("phase", "framework")
+        return ("phase",)
+
+    @admin.display(description=_("cycle"), ordering="cycle_start")
+    def cycle_display(self, obj: Round) -> str:
+        return obj.cycle
+
+    @admin.display(description=_("schools"), ordering="school_count")
+    def school_count(self, obj: Round) -> int:
+        return obj.school_count
+
+    @admin.action(description=_("Advance to the next phase"))
+    def advance_phase(self, request: HttpRequest, queryset: QuerySet[Round]) -> None:
+        for round in queryset:
+            try:
+                advanced = services.round_phase_advance(round=round, actor=request.user)
+            except DomainError as error:
+                _report_domain_error(self, request, round, error)
+            else:
+                self.message_user(
+                    request,
+                    _("Round “%(name)s” is now in the phase “%(phase)s”.")
+                    % {"name": advanced.name, "phase": advanced.get_phase_display()},
+                    messages.SUCCESS,
+                )
+
+
+class GroupMemberInline(admin.TabularInline):
+    model = GroupMember
+    fields = ("user", "role", "affiliation", "affiliated_school")
+    autocomplete_fields = ("user", "affiliated_school")
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GroupMember]:
+        return super().get_queryset(request).select_related("user", "affiliated_school")
+
+
+@admin.register(EvaluationGroup)
+class EvaluationGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "round", "member_count")
+    list_filter = ("round__phase",)
+    search_fields = ("name", "round__name")
+    list_select_related = ("round",)
+    autocomplete_fields = ("round",)
+    inlines = (GroupMemberInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationGroup]:
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description=_("members"), ordering="member_count")
+    def member_count(self, obj: EvaluationGroup) -> int:
+        return obj.member_count
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    """Assignments are created by ``assignment_create`` and withdrawn by ``assignment_recuse``."""
+
+    list_display = ("round", "school", "evaluator", "status", "recusal_reason")
+    list_filter = ("round", "status", "school")
+    search_fields = ("school__name_zh", "evaluator__username", "recusal_reason")
+    list_select_related = ("round", "school", "evaluator")
+    autocomplete_fields = ("round", "school", "evaluator")
+    actions = None
+
+    def get_form(self, request: HttpRequest, obj: Assignment | None = None, **kwargs: Any):
+        kwargs["form"] = AssignmentAddForm if obj is None else AssignmentChangeForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Assignment | None = None) -> tuple:
+        if obj is None:
+            return ("round", "school", "evaluator")
+        return ("round", "school", "evaluator", "status", "created_at", "recusal_reason")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Assignment | None = None) -> tuple:
+        if obj is None:
+            return ()
+        if obj.status == AssignmentStatus.RECUSED:
+            return ("round", "school", "evaluator", "status", "created_at", "recusal_reason")
+        return ("round", "school", "evaluator", "status", "created_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
+        # Only a mistaken assignment of a round still in draft may disappear;
+        # later ones are withdrawn by a recusal, which stays on record.
+        if obj is not None and (
+            obj.round.phase != RoundPhase.DRAFT or obj.status != AssignmentStatus.ACTIVE
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Assignment, form: Any, change: bool) -> None:
+        if not change:
+            created = services.assignment_create(
+                round=obj.round, actor=request.user, school=obj.school, evaluator=obj.evaluator
+            )
+            copy_saved_fields(obj, created)
+        elif form.recuses:
+            recused = services.assignment_recuse(
+                assignment=obj, actor=request.user, reason=form.cleaned_data["recusal_reason"]
+            )
+            copy_saved_fields(obj, recused)
+
+
+@admin.register(ConflictOfInterest)
+class ConflictOfInterestAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
+    """Conflicts are recorded by ``conflict_record``, which also recuses open assignments."""
+
+    form = ConflictOfInterestAddForm
+    list_display = ("evaluator", "school", "kind", "reason", "recorded_at")
+    list_filter = ("kind", "school")
+    search_fields = ("evaluator__username", "school__name_zh", "reason")
+    list_select_related = ("evaluator", "school")
+    autocomplete_fields = ("evaluator", "school")
+    actions = None
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ConflictOfInterest | None = None
+    ) -> tuple:
+        if obj is None:
+            return ()
+        return ("evaluator", "school", "kind", "reason", "recorded_at")
+
+    def get_fields(self, request: HttpRequest, obj: ConflictOfInterest | None = None) -> tuple:
+        if obj is None:
+            return ("evaluator", "school", "kind", "reason")
+        return ("evaluator", "school", "kind", "reason", "recorded_at")
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ConflictOfInterest | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ConflictOfInterest | None = None
+    ) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ConflictOfInterest, form: Any, change: bool
+    ) -> None:
+        conflict = services.conflict_record(
+            actor=request.user,
+            evaluator=obj.evaluator,
+            school=obj.school,
+            reason=obj.reason,
+            kind=obj.kind,
+        )
+        copy_saved_fields(obj, conflict)
+
+
+@admin.register(Rectification)
+class RectificationAdmin(admin.ModelAdmin):
+    list_display = ("school", "round", "deadline", "status", "created_at")
+    list_filter = ("status", "round", "school")
+    search_fields = ("school__name_zh", "school__code", "round__name")
+    list_select_related = ("school", "round")
+    autocomplete_fields = ("round", "school")
+    date_hierarchy = "deadline"

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from .models import Evidence, School, Specialty, StaffMembership
+
+
+class SpecialtyInline(admin.TabularInline):
+    model = Specialty
+    fields = ("code", "name", "established_year", "is_active")
+    extra = 0
+
+
+class StaffMembershipInline(admin.TabularInline):
+    model = StaffMembership
+    fields = ("user", "title")
+    autocomplete_fields = ("user",)
+    extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "kind", "ranking_group", "status", "district", "is_sample")
+    list_display_links = ("code", "name_zh")
+    list_filter = ("kind", "ranking_group", "status", "district")
+    search_fields = ("code", "name_zh", "name_en", "licence_number")
+    fieldsets = (
+        (None, {"fields": ("code", "name_zh", "name_en", "kind", "ranking_group", "status")}),
+        (_("Registration"), {"fields": ("licence_number", "district", "address", "is_sample")}),
+    )
+    inlines = (SpecialtyInline, StaffMembershipInline)
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "school", "established_year", "is_active")
+    list_filter = ("is_active", "school")
+    search_fields = ("code", "name", "school__name_zh", "school__code")
+    list_select_related = ("school",)
+    autocomplete_fields = ("school",)
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "school", "title")
+    list_filter = ("school",)
+    search_fields = ("user__username", "user__first_name", "user__last_name", "school__name_zh")
+    list_select_related = ("user", "school")
+    autocomplete_fields = ("user", "school")
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    """Evidence arrives through the upload service only; the admin shows what is stored.
+
+    The file itself is not linked here: evidence is private and served only by
+    the permission-checked download view.
+    """
+
+    list_display = (
+        "original_name",
+        "version",
+        "school",
+        "round",
+        "indicator",
+        "size_display",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    list_filter = ("round", "school")
+    search_fields = ("original_name", "sha256", "indicator__code")
+    list_select_related = ("school", "round", "indicator", "uploaded_by")
+    date_hierarchy = "uploaded_at"
+    fields = (
+        "school",
+        "round",
+        "indicator",
+        "original_name",
+        "version",
+        "stored_as",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    readonly_fields = fields
+    actions = None
+
+    @admin.display(description=_("size"), ordering="size")
+    def size_display(self, obj: Evidence) -> str:
+        return filesizeformat(obj.size)
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj: Evidence) -> str:
+        return obj.file.name
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
+        return False
