@@ -35,24 +35,39 @@ def framework_with_150_points():  # noqa: ANN201
     rows: list[IndicatorData] = []
     indicator_number = 0
     for dimension in "ABCD":
-        rows.append(IndicatorData(code=dimension, parent_code=None, title_zh=dimension,
-                                  max_points=Decimal(25)))
+        rows.append(
+            IndicatorData(
+                code=dimension, parent_code=None, title_zh=dimension, max_points=Decimal(25)
+            )
+        )
         for i in range(1, 6):
             code = f"{dimension}{i}"
-            rows.append(IndicatorData(code=code, parent_code=dimension, title_zh=code,
-                                      max_points=Decimal(5)))
+            rows.append(
+                IndicatorData(
+                    code=code, parent_code=dimension, title_zh=code, max_points=Decimal(5)
+                )
+            )
             points = ["0.5"] * 4 + ["1"] * 3 if indicator_number % 2 else ["0.5"] * 6 + ["1"] * 2
             indicator_number += 1
             for j, value in enumerate(points, start=1):
                 rows.append(
-                    IndicatorData(code=f"{code}.{j}", parent_code=code, title_zh=f"{code}.{j}",
-                                  max_points=Decimal(value),
-                                  method=IndicatorMethod.DOCUMENT_REVIEW,
-                                  is_veto=(code == "A1" and j == 1))
+                    IndicatorData(
+                        code=f"{code}.{j}",
+                        parent_code=code,
+                        title_zh=f"{code}.{j}",
+                        max_points=Decimal(value),
+                        method=IndicatorMethod.DOCUMENT_REVIEW,
+                        is_veto=(code == "A1" and j == 1),
+                    )
                 )
-    return framework_create(actor=None, name="bench", policy_title="bench",
-                            valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2029, 12, 31),
-                            indicators=rows)
+    return framework_create(
+        actor=None,
+        name="bench",
+        policy_title="bench",
+        valid_from=dt.date(2025, 1, 1),
+        valid_to=dt.date(2029, 12, 31),
+        indicators=rows,
+    )
 
 
 def build_round(schools: int, evaluators: int):  # noqa: ANN201
@@ -70,12 +85,22 @@ def build_round(schools: int, evaluators: int):  # noqa: ANN201
     rng = random.Random(2025)
     framework = framework_with_150_points()
     school_rows = School.objects.bulk_create(
-        School(code=f"B{i:04d}", name_zh=f"基准学校{i}", kind="private_technical_school",
-               ranking_group="public" if i % 10 == 0 else "private")
+        School(
+            code=f"B{i:04d}",
+            name_zh=f"基准学校{i}",
+            kind="private_technical_school",
+            ranking_group="public" if i % 10 == 0 else "private",
+        )
         for i in range(schools)
     )
-    round = round_create(actor=None, framework=framework, name="bench", cycle_start=2025,
-                         cycle_end=2027, schools=school_rows)
+    round = round_create(
+        actor=None,
+        framework=framework,
+        name="bench",
+        cycle_start=2025,
+        cycle_end=2027,
+        schools=school_rows,
+    )
     User = get_user_model()
     experts = User.objects.bulk_create(User(username=f"bench{i}") for i in range(evaluators))
     group = EvaluationGroup.objects.create(round=round, name="bench")
@@ -85,13 +110,16 @@ def build_round(schools: int, evaluators: int):  # noqa: ANN201
     )
     Assignment.objects.bulk_create(
         Assignment(round=round, school=s, evaluator=u, status=AssignmentStatus.ACTIVE)
-        for s in school_rows for u in experts
+        for s in school_rows
+        for u in experts
     )
     now = timezone.now()
     sheets = ScoreSheet.objects.bulk_create(
-        ScoreSheet(round=round, school=s, evaluator=u, status=SheetStatus.SUBMITTED,
-                   submitted_at=now)
-        for s in school_rows for u in experts
+        ScoreSheet(
+            round=round, school=s, evaluator=u, status=SheetStatus.SUBMITTED, submitted_at=now
+        )
+        for s in school_rows
+        for u in experts
     )
     leaves = list(framework_leaves(framework=framework))
     batch: list[Score] = []
@@ -100,8 +128,14 @@ def build_round(schools: int, evaluators: int):  # noqa: ANN201
         for leaf in leaves:
             halves = int(leaf.max_points * 2)
             value = min(halves, max(0, round_half(halves * quality + rng.uniform(-1, 1))))
-            batch.append(Score(sheet=sheet, indicator=leaf, points=Decimal(value) / 2,
-                               max_points=leaf.max_points))
+            batch.append(
+                Score(
+                    sheet=sheet,
+                    indicator=leaf,
+                    points=Decimal(value) / 2,
+                    max_points=leaf.max_points,
+                )
+            )
         if len(batch) >= 20_000:
             Score.objects.bulk_create(batch)
             batch = []
@@ -131,14 +165,19 @@ def main() -> None:
         started = time.perf_counter()
         round, leaves = build_round(args.schools, args.evaluators)
         count = Score.objects.filter(sheet__round=round).count()
-        print(f"backend: {connection.vendor}; round: {args.schools} schools × {leaves} "
-              f"observation points × {args.evaluators} evaluators = {count:,} scores "
-              f"(built in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"backend: {connection.vendor}; round: {args.schools} schools × {leaves} "
+            f"observation points × {args.evaluators} evaluators = {count:,} scores "
+            f"(built in {time.perf_counter() - started:.1f} s)"
+        )
 
         def fetch() -> None:
             list(
                 Score.objects.filter(sheet__round=round).values_list(
-                    "sheet__school_id", "sheet__evaluator_id", "indicator_id", "points",
+                    "sheet__school_id",
+                    "sheet__evaluator_id",
+                    "indicator_id",
+                    "points",
                     "not_applicable",
                 )
             )

@@ -50,8 +50,9 @@ def scored_round(
     )
     now = timezone.now()
     sheets = ScoreSheet.objects.bulk_create(
-        ScoreSheet(round=round, school=s, evaluator=u, status=SheetStatus.SUBMITTED,
-                   submitted_at=now)
+        ScoreSheet(
+            round=round, school=s, evaluator=u, status=SheetStatus.SUBMITTED, submitted_at=now
+        )
         for s in school_list
         for u in users
     )
@@ -65,8 +66,9 @@ def scored_round(
                 continue
             halves = int(leaf.max_points * 2)
             points = Decimal(rng.randint(halves // 2, halves)) / 2
-            scores.append(Score(sheet=sheet, indicator=leaf, points=points,
-                                max_points=leaf.max_points))
+            scores.append(
+                Score(sheet=sheet, indicator=leaf, points=points, max_points=leaf.max_points)
+            )
     Score.objects.bulk_create(scores, batch_size=5000)
     Round.objects.filter(pk=round.pk).update(phase=phase)
     round.refresh_from_db()
@@ -74,8 +76,7 @@ def scored_round(
 
 
 def school_codes(round: Round) -> list[str]:
-    return list(School.objects.filter(rounds=round).order_by("code").values_list("code",
-                                                                                  flat=True))
+    return list(School.objects.filter(rounds=round).order_by("code").values_list("code", flat=True))
 
 
 def leaf(round: Round, code: str) -> Indicator:

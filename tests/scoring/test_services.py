@@ -15,8 +15,20 @@ from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
-ROW_FIELDS = ("school_id", "total", "grade", "rank", "group_rank", "rank_note", "veto_failed",
-              "dimension_subtotals", "indicator_scores", "self_gap", "is_complete", "inputs")
+ROW_FIELDS = (
+    "school_id",
+    "total",
+    "grade",
+    "rank",
+    "group_rank",
+    "rank_note",
+    "veto_failed",
+    "dimension_subtotals",
+    "indicator_scores",
+    "self_gap",
+    "is_complete",
+    "inputs",
+)
 
 
 def rows_of(result_set):  # noqa: ANN001, ANN201
@@ -52,13 +64,23 @@ def test_an_audit_score_overrides_and_the_explanation_says_why(bureau_admin):
     round = scored_round(schools=2)
     school = round.schools.order_by("code").first()
     point = leaf(round, "B1.2")
-    AuditScore.objects.create(round=round, school=school, indicator=point, points=Decimal(3),
-                              max_points=point.max_points, auditor=bureau_admin,
-                              reason="复核发现课程开出率不足")
+    AuditScore.objects.create(
+        round=round,
+        school=school,
+        indicator=point,
+        points=Decimal(3),
+        max_points=point.max_points,
+        auditor=bureau_admin,
+        reason="复核发现课程开出率不足",
+    )
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
     row = ResultRow.objects.get(result_set=result_set, school=school)
-    assert row.indicator_scores["B1.2"] == {"score": "3.00", "max": "12.50",
-                                            "status": "scored", "layer": "audit"}
+    assert row.indicator_scores["B1.2"] == {
+        "score": "3.00",
+        "max": "12.50",
+        "status": "scored",
+        "layer": "audit",
+    }
     explanation = selectors.result_row_explain(row=row, code="B1.2")
     assert explanation.justification == "复核发现课程开出率不足"
     assert len(explanation.expert.used) == 5
