@@ -16,12 +16,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rounds.enums import RoundPhase
-from rounds.models import Round
-from xm_eval.audit import audit_record
+from rounds.models import Indicator, Round
+from schools.models import School
+from xm_eval import permissions
+from xm_eval.audit import audit_record, model_snapshot
 from xm_eval.errors import DomainError
 
 from . import consistency, engine, selectors
-from .models import ResultRow, ResultSet
+from .enums import SheetStatus
+from .models import (
+    AuditScore,
+    ConsensusScore,
+    ResultRow,
+    ResultSet,
+    Score,
+    ScoreSheet,
+    SelfAssessment,
+    SelfScore,
+)
+from .sheets import clean_points, observation_point
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -203,3 +216,377 @@ def result_set_publish(*, result_set: ResultSet, actor: AbstractBaseUser | None)
         round_id=round.pk,
     )
     return result_set
+
+
+# ------------------------------------------------------------ expert scoring
+
+
+def _refuse(message: Any, code: str, field: str | None = None) -> None:
+    raise DomainError(message, code=code, field=field)
+
+
+def _check_can_score(actor: Any, round: Round, school: School) -> None:
+    if round.phase != RoundPhase.EXPERT_SCORING:
+        _refuse(
+            _("Scoring is closed: the round is in the phase “%(phase)s”.")
+            % {"phase": round.get_phase_display()},
+            "phase_closed",
+        )
+    if not permissions.can_score_school(actor, round, school):
+        _refuse(
+            _("You are not assigned to score %(school)s, or you were recused.")
+            % {"school": school},
+            "not_assigned",
+        )
+
+
+@transaction.atomic
+def score_sheet_open(*, round: Round, school: School, actor: Any) -> ScoreSheet:
+    """The actor's score sheet for a school, created on first use (assigned evaluators only)."""
+    sheet = ScoreSheet.objects.filter(round=round, school=school, evaluator=actor).first()
+    if sheet is not None:
+        return sheet
+    _check_can_score(actor, round, school)
+    sheet = ScoreSheet.objects.create(round=round, school=school, evaluator=actor)
+    audit_record(
+        actor=actor,
+        action="score_sheet.open",
+        obj=sheet,
+        after=model_snapshot(sheet),
+        round_id=round.pk,
+        school_id=school.pk,
+    )
+    return sheet
+
+
+@transaction.atomic
+def score_set(
+    *,
+    sheet: ScoreSheet,
+    actor: Any,
+    indicator: Indicator | int | str,
+    points: Any = None,
+    not_applicable: bool = False,
+    deduction_reason: str = "",
+    comment: str = "",
+) -> Score:
+    """Enter or change one score on the actor's own draft sheet.
+
+    Enforces: the sheet is the actor's, still a draft, in the scoring phase and
+    on an active assignment; the indicator is an observation point of the
+    round; points within 0 … max with two places at most; a deduction has a
+    reason. Every change is audited with its before and after values.
+    """
+    sheet = (
+        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
+    )
+    if sheet.evaluator_id != getattr(actor, "pk", None):
+        _refuse(_("This is not your score sheet."), "not_owner")
+    if sheet.status == SheetStatus.SUBMITTED:
+        _refuse(
+            _("The score sheet was submitted on %(time)s and is locked.")
+            % {"time": timezone.localtime(sheet.submitted_at).strftime("%Y-%m-%d %H:%M")},
+            "sheet_locked",
+        )
+    _check_can_score(actor, sheet.round, sheet.school)
+    point = observation_point(round=sheet.round, indicator=indicator)
+    value = clean_points(
+        point=point,
+        points=points,
+        not_applicable=not_applicable,
+        reason=deduction_reason,
+        reason_required=True,
+    )
+    score = Score.objects.filter(sheet=sheet, indicator=point).first()
+    before = (
+        model_snapshot(score, ["points", "not_applicable", "deduction_reason"]) if score else None
+    )
+    if score is None:
+        score = Score(sheet=sheet, indicator=point, max_points=point.max_points)
+    score.points = value
+    score.not_applicable = not_applicable
+    score.deduction_reason = deduction_reason.strip() if value != point.max_points else ""
+    score.comment = comment.strip()
+    score.save()
+    after = model_snapshot(score, ["points", "not_applicable", "deduction_reason"])
+    if before != after:
+        audit_record(
+            actor=actor,
+            action="score.set",
+            obj=score,
+            before={"indicator": point.code, **before} if before else None,
+            after={"indicator": point.code, **after},
+            round_id=sheet.round_id,
+            school_id=sheet.school_id,
+        )
+    return score
+
+
+def sheet_missing_points(*, sheet: ScoreSheet) -> list[str]:
+    """Codes of the observation points the sheet has no answer for, in framework order."""
+    answered = set(
+        Score.objects.filter(sheet=sheet)
+        .exclude(points__isnull=True, not_applicable=False)
+        .values_list("indicator_id", flat=True)
+    )
+    leaves = Indicator.objects.filter(
+        framework_id=sheet.round.framework_id, children__isnull=True
+    ).order_by("order", "code")
+    return [leaf.code for leaf in leaves if leaf.pk not in answered]
+
+
+@transaction.atomic
+def score_sheet_submit(*, sheet: ScoreSheet, actor: Any) -> ScoreSheet:
+    """Check the sheet is complete, lock it and record the time.
+
+    Refuses with every unanswered observation point listed in ``details``.
+    """
+    sheet = (
+        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
+    )
+    if sheet.evaluator_id != getattr(actor, "pk", None):
+        _refuse(_("This is not your score sheet."), "not_owner")
+    if sheet.status == SheetStatus.SUBMITTED:
+        _refuse(_("The score sheet is submitted already."), "sheet_locked")
+    _check_can_score(actor, sheet.round, sheet.school)
+    missing = sheet_missing_points(sheet=sheet)
+    if missing:
+        raise DomainError(
+            _("%(count)d observation point(s) have no score yet: %(codes)s.")
+            % {"count": len(missing), "codes": ", ".join(missing)},
+            code="incomplete",
+            details=missing,
+        )
+    sheet.status = SheetStatus.SUBMITTED
+    sheet.submitted_at = timezone.now()
+    sheet.save(update_fields=["status", "submitted_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="score_sheet.submit",
+        obj=sheet,
+        before={"status": SheetStatus.DRAFT},
+        after={"status": SheetStatus.SUBMITTED, "submitted_at": sheet.submitted_at},
+        round_id=sheet.round_id,
+        school_id=sheet.school_id,
+    )
+    return sheet
+
+
+# ----------------------------------------------------------- self-assessment
+
+
+def _check_can_self_assess(actor: Any, round: Round, school: School) -> None:
+    if round.phase != RoundPhase.SELF_ASSESSMENT:
+        _refuse(
+            _("Self-assessment is closed: the round is in the phase “%(phase)s”.")
+            % {"phase": round.get_phase_display()},
+            "phase_closed",
+        )
+    if not permissions.can_edit_self_assessment(actor, round, school):
+        _refuse(_("Only the school's own staff can fill in its self-assessment."), "not_staff")
+
+
+@transaction.atomic
+def self_score_set(
+    *,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator: Indicator | int | str,
+    points: Any = None,
+    not_applicable: bool = False,
+    note: str = "",
+) -> SelfScore:
+    """Enter or change one self score of the school's draft self-assessment."""
+    _check_can_self_assess(actor, round, school)
+    assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(
+        round=round, school=school
+    )
+    if assessment.status == SheetStatus.SUBMITTED:
+        _refuse(_("The self-assessment is submitted and locked."), "sheet_locked")
+    point = observation_point(round=round, indicator=indicator)
+    value = clean_points(
+        point=point,
+        points=points,
+        not_applicable=not_applicable,
+        reason=note,
+        reason_required=False,
+    )
+    score = SelfScore.objects.filter(self_assessment=assessment, indicator=point).first()
+    before = model_snapshot(score, ["points", "not_applicable"]) if score else None
+    if score is None:
+        score = SelfScore(self_assessment=assessment, indicator=point, max_points=point.max_points)
+    score.points, score.not_applicable, score.note = value, not_applicable, note.strip()
+    score.save()
+    after = model_snapshot(score, ["points", "not_applicable"])
+    if before != after:
+        audit_record(
+            actor=actor,
+            action="self_score.set",
+            obj=score,
+            before={"indicator": point.code, **before} if before else None,
+            after={"indicator": point.code, **after},
+            round_id=round.pk,
+            school_id=school.pk,
+        )
+    return score
+
+
+@transaction.atomic
+def self_assessment_submit(*, round: Round, school: School, actor: Any) -> SelfAssessment:
+    """Lock the school's self-assessment once every observation point is answered."""
+    _check_can_self_assess(actor, round, school)
+    assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(
+        round=round, school=school
+    )
+    if assessment.status == SheetStatus.SUBMITTED:
+        _refuse(_("The self-assessment is submitted already."), "sheet_locked")
+    answered = set(
+        SelfScore.objects.filter(self_assessment=assessment)
+        .exclude(points__isnull=True, not_applicable=False)
+        .values_list("indicator_id", flat=True)
+    )
+    missing = [
+        code
+        for pk, code in Indicator.objects.filter(
+            framework_id=round.framework_id, children__isnull=True
+        )
+        .order_by("order", "code")
+        .values_list("pk", "code")
+        if pk not in answered
+    ]
+    if missing:
+        raise DomainError(
+            _("%(count)d observation point(s) have no self score yet: %(codes)s.")
+            % {"count": len(missing), "codes": ", ".join(missing)},
+            code="incomplete",
+            details=missing,
+        )
+    assessment.status = SheetStatus.SUBMITTED
+    assessment.submitted_at = timezone.now()
+    assessment.submitted_by = actor
+    assessment.save(update_fields=["status", "submitted_at", "submitted_by"])
+    audit_record(
+        actor=actor,
+        action="self_assessment.submit",
+        obj=assessment,
+        after={"status": SheetStatus.SUBMITTED},
+        round_id=round.pk,
+        school_id=school.pk,
+    )
+    return assessment
+
+
+# ------------------------------------------------- consensus and audit scores
+
+
+@transaction.atomic
+def consensus_score_set(
+    *,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator: Indicator | int | str,
+    justification: str,
+    points: Any = None,
+    not_applicable: bool = False,
+) -> ConsensusScore:
+    """The group leader's consensus score for one point, with its justification."""
+    if not permissions.can_give_consensus_score(actor, round):
+        _refuse(
+            _("Only the group leader gives consensus scores, during consolidation."),
+            "not_allowed",
+        )
+    return _override_set(
+        model=ConsensusScore,
+        round=round,
+        school=school,
+        actor=actor,
+        indicator=indicator,
+        text=justification,
+        text_field="justification",
+        user_field="leader",
+        points=points,
+        not_applicable=not_applicable,
+        action="consensus_score.set",
+    )
+
+
+@transaction.atomic
+def audit_score_set(
+    *,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator: Indicator | int | str,
+    reason: str,
+    points: Any = None,
+    not_applicable: bool = False,
+) -> AuditScore:
+    """The bureau's audit score (审核分) for one point, with its reason."""
+    if not permissions.can_give_audit_score(actor, round):
+        _refuse(_("Only the bureau gives audit scores, during consolidation."), "not_allowed")
+    return _override_set(
+        model=AuditScore,
+        round=round,
+        school=school,
+        actor=actor,
+        indicator=indicator,
+        text=reason,
+        text_field="reason",
+        user_field="auditor",
+        points=points,
+        not_applicable=not_applicable,
+        action="audit_score.set",
+    )
+
+
+def _override_set(
+    *,
+    model: Any,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator: Any,
+    text: str,
+    text_field: str,
+    user_field: str,
+    points: Any,
+    not_applicable: bool,
+    action: str,
+) -> Any:
+    if not round.schools.filter(pk=school.pk).exists():
+        _refuse(
+            _("%(school)s is not in the scope of this round.") % {"school": school},
+            "out_of_scope",
+            "school",
+        )
+    if not text.strip():
+        _refuse(_("A written justification is required."), "reason_required", text_field)
+    point = observation_point(round=round, indicator=indicator)
+    value = clean_points(
+        point=point,
+        points=points,
+        not_applicable=not_applicable,
+        reason=text,
+        reason_required=False,
+    )
+    row = model.objects.filter(round=round, school=school, indicator=point).first()
+    fields = ["points", "not_applicable", text_field]
+    before = model_snapshot(row, fields) if row else None
+    if row is None:
+        row = model(round=round, school=school, indicator=point, max_points=point.max_points)
+    row.points, row.not_applicable = value, not_applicable
+    setattr(row, text_field, text.strip())
+    setattr(row, user_field, actor)
+    row.save()
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=row,
+        before={"indicator": point.code, **before} if before else None,
+        after={"indicator": point.code, **model_snapshot(row, fields)},
+        round_id=round.pk,
+        school_id=school.pk,
+    )
+    return row
