@@ -12,7 +12,10 @@ school, all sheets submitted, then times in the same run:
   (b) the full ``round_results_compute`` (load, engine, statistics, store).
 
 Prints the medians, their ratio (target ≤ 3) and the peak Python memory of (b)
-(tracemalloc, measured in a separate untimed run; target ≤ 500 MB).
+(tracemalloc, measured in a separate untimed run; target ≤ 500 MB), and the
+time of (c) the consistency statistics, which a task computes after commit.
+With REDIS_URL unset the statistics task would run eagerly inside (b); the
+benchmark sets the broker to memory so (b) measures the computation alone.
 """
 
 from __future__ import annotations
@@ -158,9 +161,17 @@ def main() -> None:
 
     from django.db import connection
 
+    from xm_eval.celery import app
+
+    # Keep the after-commit statistics task out of (b): publish it to an
+    # in-memory broker that no worker reads; (c) times the same work directly.
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
+
     with scratch_database():
         from scoring.models import Score
-        from scoring.services import round_results_compute
+        from scoring.models import ResultSet
+        from scoring.services import result_set_statistics_compute, round_results_compute
 
         started = time.perf_counter()
         round, leaves = build_round(args.schools, args.evaluators)
@@ -193,10 +204,19 @@ def main() -> None:
         _current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 
+        latest = ResultSet.objects.filter(round=round).order_by("-version").first()
+        started = time.perf_counter()
+        result_set_statistics_compute(result_set=latest)
+        statistics_seconds = time.perf_counter() - started
+
         print(f"(a) values_list fetch of all scores   median {floor:7.3f} s")
         print(f"(b) round_results_compute             median {full:7.3f} s")
         print(f"ratio (b)/(a): {full / floor:.2f}  (target ≤ 3)")
         print(f"peak Python memory of (b): {peak / 2**20:.0f} MB  (target ≤ 500 MB)")
+        print(
+            f"(c) consistency statistics of the stored set (a task after commit): "
+            f"{statistics_seconds:.3f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum, StrEnum
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 __all__ = [
     "DEFAULT_GRADE_BANDS",
@@ -81,6 +81,7 @@ __all__ = [
     "RoundResult",
     "SchoolInput",
     "SchoolResult",
+    "ScoreRow",
     "compute_round",
     "consolidate_expert_scores",
     "explain",
@@ -243,6 +244,21 @@ class EvaluatorScore:
                 )
 
 
+class ScoreRow(NamedTuple):
+    """The unchecked twin of :class:`EvaluatorScore`, for loaders of large rounds.
+
+    A round can hold 300,000 expert scores; a named tuple is built several times
+    faster than a validated dataclass. Use it only for points that already are
+    ``Decimal`` within range (as read from the database, where a constraint
+    holds them); the engine still refuses points outside 0 … max, and a float
+    fails at the first addition with a Decimal.
+    """
+
+    evaluator_id: int
+    points: Decimal | None
+    not_applicable: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class OverrideScore:
     """A leader's consensus or a bureau audit score; the justification is mandatory."""
@@ -266,7 +282,9 @@ class SchoolInput:
 
     school_id: int
     group: str = ""
-    expert_scores: Mapping[str, tuple[EvaluatorScore, ...]] = field(default_factory=_empty)
+    expert_scores: Mapping[str, tuple[EvaluatorScore | ScoreRow, ...]] = field(
+        default_factory=_empty
+    )
     consensus_scores: Mapping[str, OverrideScore] = field(default_factory=_empty)
     audit_scores: Mapping[str, OverrideScore] = field(default_factory=_empty)
     self_scores: Mapping[str, Decimal | NotApplicable] = field(default_factory=_empty)

@@ -305,6 +305,18 @@ class ResultSet(models.Model):
         return f"{self.round} v{self.version}"
 
 
+class RowJSONField(models.JSONField):
+    """A JSONField that keeps bulk inserts on plain VALUES placeholders.
+
+    On PostgreSQL Django bulk-inserts through UNNEST of arrays, which quotes
+    every JSON document into an array literal in Python; for result rows that
+    costs seconds per large round. Having ``get_placeholder`` opts out.
+    """
+
+    def get_placeholder(self, value, compiler, connection):  # noqa: ANN001, ANN201
+        return "%s"
+
+
 class ResultRow(models.Model):
     """One school's result in a result set."""
 
@@ -319,15 +331,18 @@ class ResultRow(models.Model):
     rank = models.PositiveIntegerField(_("rank"))
     group_rank = models.PositiveIntegerField(_("rank in group"))
     rank_note = models.CharField(_("ranking note"), max_length=255, blank=True)
-    veto_failed = models.JSONField(_("failed veto items"), default=list, blank=True)
-    dimension_subtotals = models.JSONField(_("dimension subtotals"), default=dict)
-    indicator_scores = models.JSONField(_("indicator scores"), default=dict)
-    self_gap = models.JSONField(_("self vs expert gap"), default=dict)
+    veto_failed = RowJSONField(_("failed veto items"), default=list, blank=True)
+    dimension_subtotals = RowJSONField(_("dimension subtotals"), default=dict)
+    indicator_scores = RowJSONField(_("indicator scores"), default=dict)
+    self_gap = RowJSONField(_("self vs expert gap"), default=dict)
     is_complete = models.BooleanField(_("complete"), default=True)
-    # What went into this school's figures (expert, consensus, audit and self
-    # scores), so any number can be explained later exactly as it was computed,
-    # whatever happens to the score tables afterwards.
-    inputs = models.JSONField(_("inputs"), default=dict)
+    group = models.CharField(_("ranking group"), max_length=16, blank=True)
+    # The rows that went into this school's figures (expert, consensus, audit
+    # and self scores, expected evaluators) as zlib-compressed JSON, so any
+    # number can be explained later exactly as it was computed, whatever
+    # happens to the score tables afterwards. Compressed because a large round
+    # stores 300,000 scores per computation.
+    inputs = models.BinaryField(_("inputs"))
 
     class Meta:
         verbose_name = _("result row")

@@ -7,15 +7,30 @@ them into the engine's frozen dataclasses.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Cast, Coalesce
 
-from rounds.enums import AssignmentStatus
+from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Indicator, Round
+from schools.models import Evidence, School
 from scoring import engine
 from scoring.enums import SheetStatus
 
@@ -25,6 +40,8 @@ from .models import (
     ResultRow,
     ResultSet,
     Score,
+    ScoreSheet,
+    SelfAssessment,
     SelfScore,
 )
 
@@ -83,7 +100,18 @@ class RoundInputs:
     framework: engine.Framework
     config: engine.RoundConfig
     schools: tuple[engine.SchoolInput, ...]
-    snapshots: dict[int, dict[str, Any]]  # school id → JSON-ready inputs, for ResultRow
+    snapshots: dict[int, bytes]  # school id → compressed inputs, for ResultRow.inputs
+
+
+@dataclass(slots=True)
+class _SchoolRows:
+    """The raw rows that went into one school's figures, as loaded."""
+
+    expert: list = field(default_factory=list)  # (school, evaluator, indicator, points, n/a)
+    consensus: list = field(default_factory=list)  # (school, indicator, points, n/a, text)
+    audit: list = field(default_factory=list)
+    self_scores: list = field(default_factory=list)  # (school, indicator, points, n/a)
+    expected: list = field(default_factory=list)  # evaluator ids
 
 
 def round_engine_inputs(*, round: Round) -> RoundInputs:
@@ -92,134 +120,150 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
     Counts only submitted score sheets of active (not recused) assignments;
     an assigned evaluator whose sheet is missing or still a draft is expected,
     so the engine lists their scores as missing. Self scores come from
-    submitted self-assessments only.
+    submitted self-assessments only. The rows kept for each school are also
+    returned compressed, so a stored result can be explained later exactly as
+    it was computed.
     """
     framework, code_of = engine_framework(round=round)
     schools = list(round.schools.order_by("code").values_list("id", "ranking_group"))
+    rows: dict[int, _SchoolRows] = {school_id: _SchoolRows() for school_id, _group in schools}
     expected: dict[int, set[int]] = defaultdict(set)
     for school_id, evaluator_id in Assignment.objects.filter(
         round=round, status=AssignmentStatus.ACTIVE
     ).values_list("school_id", "evaluator_id"):
         expected[school_id].add(evaluator_id)
+    for school_id, ids in expected.items():
+        if school_id in rows:
+            rows[school_id].expected = sorted(ids)
 
-    expert: dict[int, dict[str, list[engine.EvaluatorScore]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    EvaluatorScore = engine.EvaluatorScore
-    for school_id, evaluator_id, indicator_id, points, not_applicable in (
+    # Points arrive as text: that is what the stored snapshot keeps, and the
+    # one Decimal per score is made from it while building the engine input.
+    for row in (
         Score.objects.filter(sheet__round=round, sheet__status=SheetStatus.SUBMITTED)
+        .annotate(points_text=Cast("points", output_field=CharField()))
         .values_list(
-            "sheet__school_id", "sheet__evaluator_id", "indicator_id", "points", "not_applicable"
+            "sheet__school_id",
+            "sheet__evaluator_id",
+            "indicator_id",
+            "points_text",
+            "not_applicable",
         )
-        .iterator(chunk_size=20_000)
     ):
-        if evaluator_id not in expected.get(school_id, ()):
-            continue  # a recused evaluator's sheet no longer counts
-        if points is None and not not_applicable:
-            continue  # a blank row is the same as no answer
-        expert[school_id][code_of[indicator_id]].append(
-            EvaluatorScore(evaluator_id, None if not_applicable else points, not_applicable)
-        )
+        school_id = row[0]
+        # a recused evaluator's sheet no longer counts; a blank row is no answer
+        if row[1] in expected.get(school_id, ()) and (row[3] is not None or row[4]):
+            rows[school_id].expert.append(row)
 
-    consensus = _overrides(
-        ConsensusScore.objects.filter(round=round).values_list(
-            "school_id", "indicator_id", "points", "not_applicable", "justification"
-        ),
-        code_of,
-    )
-    audit = _overrides(
-        AuditScore.objects.filter(round=round).values_list(
-            "school_id", "indicator_id", "points", "not_applicable", "reason"
-        ),
-        code_of,
-    )
-    self_scores: dict[int, dict[str, Any]] = defaultdict(dict)
-    for school_id, indicator_id, points, not_applicable in SelfScore.objects.filter(
+    for row in ConsensusScore.objects.filter(round=round).values_list(
+        "school_id", "indicator_id", "points", "not_applicable", "justification"
+    ):
+        if row[0] in rows:
+            rows[row[0]].consensus.append(row)
+    for row in AuditScore.objects.filter(round=round).values_list(
+        "school_id", "indicator_id", "points", "not_applicable", "reason"
+    ):
+        if row[0] in rows:
+            rows[row[0]].audit.append(row)
+    for row in SelfScore.objects.filter(
         self_assessment__round=round, self_assessment__status=SheetStatus.SUBMITTED
     ).values_list("self_assessment__school_id", "indicator_id", "points", "not_applicable"):
-        if not_applicable:
-            self_scores[school_id][code_of[indicator_id]] = engine.NOT_APPLICABLE
-        elif points is not None:
-            self_scores[school_id][code_of[indicator_id]] = points
+        if row[0] in rows:
+            rows[row[0]].self_scores.append(row)
 
-    inputs = []
-    snapshots = {}
-    for school_id, group in schools:
-        school_input = engine.SchoolInput(
-            school_id=school_id,
-            group=group,
-            expert_scores={code: tuple(given) for code, given in expert[school_id].items()},
-            consensus_scores=consensus.get(school_id, {}),
-            audit_scores=audit.get(school_id, {}),
-            self_scores=self_scores.get(school_id, {}),
-            expected_evaluator_ids=tuple(sorted(expected.get(school_id, ()))),
-        )
-        inputs.append(school_input)
-        snapshots[school_id] = school_input_snapshot(school_input)
-    return RoundInputs(framework, engine_config(round=round), tuple(inputs), snapshots)
+    inputs = tuple(
+        _school_input(school_id, group, rows[school_id], code_of) for school_id, group in schools
+    )
+    snapshots = {school_id: _compress(rows[school_id]) for school_id, _group in schools}
+    return RoundInputs(framework, engine_config(round=round), inputs, snapshots)
 
 
-def _overrides(rows: QuerySet, code_of: dict[int, str]) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, engine.OverrideScore]] = defaultdict(dict)
-    for school_id, indicator_id, points, not_applicable, justification in rows:
-        found[school_id][code_of[indicator_id]] = engine.OverrideScore(
-            None if not_applicable else points, justification, not_applicable
-        )
-    return found
-
-
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def school_input_snapshot(school: engine.SchoolInput) -> dict[str, Any]:
-    """An engine SchoolInput as JSON-ready data (Decimals as strings)."""
-    return {
-        "expert": {
-            code: [[s.evaluator_id, _num(s.points), s.not_applicable] for s in given]
-            for code, given in school.expert_scores.items()
-        },
-        "consensus": {
-            code: [_num(o.points), o.justification] for code, o in school.consensus_scores.items()
-        },
-        "audit": {
-            code: [_num(o.points), o.justification] for code, o in school.audit_scores.items()
-        },
-        "self": {
-            code: None if value is engine.NOT_APPLICABLE else str(value)
-            for code, value in school.self_scores.items()
-        },
-        "expected": list(school.expected_evaluator_ids),
-    }
-
-
-def school_input_from_snapshot(
-    *, school_id: int, group: str, snapshot: dict[str, Any]
+def _school_input(
+    school_id: int, group: str, rows: _SchoolRows, code_of: dict[int, str]
 ) -> engine.SchoolInput:
-    """The inverse of ``school_input_snapshot``."""
+    """Turn one school's raw rows into the engine's input (the one place that does)."""
+    # The hot loop of a large round (one pass per score): names bound locally.
+    score_row, decimal = engine.ScoreRow, Decimal
+    expert: dict[str, list] = defaultdict(list)
+    for _school, evaluator_id, indicator_id, points, not_applicable in rows.expert:
+        # expert points are kept as text (see round_engine_inputs)
+        expert[code_of[indicator_id]].append(
+            score_row(evaluator_id, None if not_applicable else decimal(points), not_applicable)
+        )
+
+    def overrides(found: list) -> dict[str, engine.OverrideScore]:
+        return {
+            code_of[indicator_id]: engine.OverrideScore(
+                None if not_applicable else points, text, not_applicable
+            )
+            for _school, indicator_id, points, not_applicable, text in found
+        }
+
+    self_scores: dict[str, Any] = {}
+    for _school, indicator_id, points, not_applicable in rows.self_scores:
+        if not_applicable:
+            self_scores[code_of[indicator_id]] = engine.NOT_APPLICABLE
+        elif points is not None:
+            self_scores[code_of[indicator_id]] = points
+    return engine.SchoolInput(
+        school_id=school_id,
+        group=group,
+        expert_scores={code: tuple(given) for code, given in expert.items()},
+        consensus_scores=overrides(rows.consensus),
+        audit_scores=overrides(rows.audit),
+        self_scores=self_scores,
+        expected_evaluator_ids=tuple(rows.expected),
+    )
+
+
+def _compress(rows: _SchoolRows) -> bytes:
+    payload = {
+        "expert": rows.expert,
+        "consensus": rows.consensus,
+        "audit": rows.audit,
+        "self": rows.self_scores,
+        "expected": rows.expected,
+    }
+    # Decimals as strings; nothing is ever turned into a float.
+    text = json.dumps(payload, default=str, separators=(",", ":"), ensure_ascii=False)
+    return zlib.compress(text.encode(), 1)
+
+
+def _decompress(blob: bytes) -> _SchoolRows:
+    payload = json.loads(zlib.decompress(bytes(blob)))
 
     def dec(value: str | None) -> Decimal | None:
         return None if value is None else Decimal(value)
 
-    def override(pair: list) -> engine.OverrideScore:
-        points, justification = pair
-        return engine.OverrideScore(dec(points), justification, points is None)
-
-    return engine.SchoolInput(
-        school_id=school_id,
-        group=group,
-        expert_scores={
-            code: tuple(engine.EvaluatorScore(e, dec(p), na) for e, p, na in given)
-            for code, given in snapshot.get("expert", {}).items()
-        },
-        consensus_scores={c: override(v) for c, v in snapshot.get("consensus", {}).items()},
-        audit_scores={c: override(v) for c, v in snapshot.get("audit", {}).items()},
-        self_scores={
-            code: engine.NOT_APPLICABLE if value is None else Decimal(value)
-            for code, value in snapshot.get("self", {}).items()
-        },
-        expected_evaluator_ids=tuple(snapshot.get("expected", ())),
+    return _SchoolRows(
+        expert=payload["expert"],  # points stay text, as when loaded
+        consensus=[(s, i, dec(p), na, t) for s, i, p, na, t in payload["consensus"]],
+        audit=[(s, i, dec(p), na, t) for s, i, p, na, t in payload["audit"]],
+        self_scores=[(s, i, dec(p), na) for s, i, p, na in payload["self"]],
+        expected=list(payload["expected"]),
     )
+
+
+def stored_school_input(*, row: ResultRow, code_of: dict[int, str]) -> engine.SchoolInput:
+    """The engine input a stored result row was computed from."""
+    return _school_input(row.school_id, row.group, _decompress(row.inputs), code_of)
+
+
+def stored_config(*, result_set: ResultSet) -> engine.RoundConfig:
+    return engine.RoundConfig(
+        method=engine.Method(result_set.consolidation_method),
+        trim_min_count=result_set.trim_min_count,
+        veto_ranks_last=result_set.veto_ranks_last,
+        tie_break_by_dimension=result_set.tie_break_by_dimension,
+        spread_threshold=result_set.spread_threshold,
+    )
+
+
+def stored_round_result(*, result_set: ResultSet) -> engine.RoundResult:
+    """Recompute a stored result set from its own inputs (for statistics)."""
+    framework, code_of = engine_framework(round=result_set.round)
+    rows = ResultRow.objects.filter(result_set=result_set).order_by("school_id")
+    inputs = [stored_school_input(row=row, code_of=code_of) for row in rows]
+    return engine.compute_round(framework, inputs, stored_config(result_set=result_set))
 
 
 def result_set_latest(*, round: Round) -> ResultSet | None:
@@ -238,20 +282,776 @@ def result_set_rows(*, result_set: ResultSet) -> QuerySet[ResultRow]:
 def result_row_explain(*, row: ResultRow, code: str | None = None) -> engine.Explanation:
     """Explain one number of a stored result row exactly as it was computed.
 
-    Rebuilds the school's engine input from the row's own snapshot (never from
-    today's score tables) and asks the engine; raises KeyError for an unknown code.
+    Rebuilds the school's engine input from the row's own stored inputs (never
+    from today's score tables) and asks the engine; raises KeyError for an
+    unknown code.
     """
     result_set = row.result_set
-    framework, _codes = engine_framework(round=result_set.round)
-    config = engine.RoundConfig(
-        method=engine.Method(result_set.consolidation_method),
-        trim_min_count=result_set.trim_min_count,
-        veto_ranks_last=result_set.veto_ranks_last,
-        tie_break_by_dimension=result_set.tie_break_by_dimension,
-        spread_threshold=result_set.spread_threshold,
-    )
-    school_input = school_input_from_snapshot(
-        school_id=row.school_id, group=row.school.ranking_group, snapshot=row.inputs
-    )
-    result = engine.compute_round(framework, [school_input], config)
+    framework, code_of = engine_framework(round=result_set.round)
+    school_input = stored_school_input(row=row, code_of=code_of)
+    result = engine.compute_round(framework, [school_input], stored_config(result_set=result_set))
     return engine.explain(result, row.school_id, code)
+
+
+# ------------------------------------------------------- score sheet pages
+# Reads behind the score pages (evaluator, school self-assessment, consensus,
+# audit). Each runs one query whatever the size of the framework, so a page
+# built from them keeps a constant query count.
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRow:
+    """One node of the indicator tree, in reading order, with its depth (0 = dimension)."""
+
+    indicator: Indicator
+    depth: int
+    is_leaf: bool
+
+
+def indicator_tree_rows(*, round: Round) -> list[TreeRow]:
+    """The round's indicator tree flattened depth-first, siblings by (order, code); one query."""
+    indicators = list(
+        Indicator.objects.filter(framework_id=round.framework_id).order_by("order", "code")
+    )
+    children: dict[int | None, list[Indicator]] = defaultdict(list)
+    for indicator in indicators:
+        children[indicator.parent_id].append(indicator)
+    rows: list[TreeRow] = []
+    stack = [(node, 0) for node in reversed(children[None])]
+    while stack:
+        node, depth = stack.pop()
+        kids = children.get(node.pk, [])
+        rows.append(TreeRow(indicator=node, depth=depth, is_leaf=not kids))
+        stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return rows
+
+
+def score_sheet_of(*, round: Round, school_id: int, evaluator_id: int) -> ScoreSheet | None:
+    return ScoreSheet.objects.filter(
+        round=round, school_id=school_id, evaluator_id=evaluator_id
+    ).first()
+
+
+def sheet_scores_by_point(*, sheet: ScoreSheet | None) -> dict[int, Score]:
+    """The sheet's scores keyed by observation point id (empty without a sheet)."""
+    if sheet is None:
+        return {}
+    return {score.indicator_id: score for score in Score.objects.filter(sheet=sheet)}
+
+
+def sheet_answered_count(*, sheet: ScoreSheet | None) -> int:
+    """Observation points of the sheet with points or marked not applicable."""
+    if sheet is None:
+        return 0
+    return (
+        Score.objects.filter(sheet=sheet).exclude(points__isnull=True, not_applicable=False).count()
+    )
+
+
+def self_assessment_of(*, round: Round, school_id: int) -> SelfAssessment | None:
+    return SelfAssessment.objects.filter(round=round, school_id=school_id).first()
+
+
+def self_scores_by_point(*, assessment: SelfAssessment | None) -> dict[int, SelfScore]:
+    if assessment is None:
+        return {}
+    return {
+        score.indicator_id: score for score in SelfScore.objects.filter(self_assessment=assessment)
+    }
+
+
+def submitted_self_scores_by_point(*, round: Round, school_id: int) -> dict[int, SelfScore]:
+    """The school's self scores, only once its self-assessment is submitted."""
+    return {
+        score.indicator_id: score
+        for score in SelfScore.objects.filter(
+            self_assessment__round=round,
+            self_assessment__school_id=school_id,
+            self_assessment__status=SheetStatus.SUBMITTED,
+        )
+    }
+
+
+def submitted_expert_scores_by_point(
+    *, round: Round, school_id: int, exclude_evaluator_id: int | None = None
+) -> dict[int, list[Score]]:
+    """Scores of the submitted sheets of active assignments, per observation point.
+
+    A recused evaluator's sheet no longer counts (as in the computation). Each
+    score comes with its sheet and evaluator loaded; evaluators in username order.
+    """
+    active = Assignment.objects.filter(
+        round=round,
+        school_id=school_id,
+        evaluator_id=OuterRef("sheet__evaluator_id"),
+        status=AssignmentStatus.ACTIVE,
+    )
+    scores = (
+        Score.objects.filter(
+            sheet__round=round, sheet__school_id=school_id, sheet__status=SheetStatus.SUBMITTED
+        )
+        .filter(Exists(active))
+        .select_related("sheet__evaluator")
+        .order_by("sheet__evaluator__username", "indicator_id")
+    )
+    if exclude_evaluator_id is not None:
+        scores = scores.exclude(sheet__evaluator_id=exclude_evaluator_id)
+    found: dict[int, list[Score]] = defaultdict(list)
+    for score in scores:
+        found[score.indicator_id].append(score)
+    return found
+
+
+def consensus_scores_by_point(*, round: Round, school_id: int) -> dict[int, ConsensusScore]:
+    return {
+        row.indicator_id: row
+        for row in ConsensusScore.objects.filter(round=round, school_id=school_id).select_related(
+            "leader"
+        )
+    }
+
+
+def audit_scores_by_point(*, round: Round, school_id: int) -> dict[int, AuditScore]:
+    return {
+        row.indicator_id: row
+        for row in AuditScore.objects.filter(round=round, school_id=school_id).select_related(
+            "auditor"
+        )
+    }
+
+
+def expert_consolidation(*, round: Round, scores: list[Score]) -> engine.ExpertConsolidation:
+    """One point's expert scores consolidated with the round's method (as the engine does)."""
+    return engine.consolidate_expert_scores(
+        [
+            engine.EvaluatorScore(
+                score.sheet.evaluator_id,
+                None if score.not_applicable else score.points,
+                score.not_applicable,
+            )
+            for score in scores
+        ],
+        method=engine.Method(round.consolidation_method),
+    )
+
+
+# --- Reads for the browser pages: progress, monitoring, result pages ----------------------
+#
+# Every function below runs a fixed number of queries whatever the number of
+# rounds, schools, evaluators or observation points, so the pages built on them
+# keep a constant query count as the data grows.
+
+
+def _subquery_count(queryset: QuerySet, group_by: str) -> Coalesce:
+    """``COUNT(*)`` of ``queryset`` (already filtered on an OuterRef) as an annotation."""
+    counted = queryset.order_by().values(group_by).annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _answered() -> Q:
+    """A score row that says something: points, or not applicable."""
+    return Q(points__isnull=False) | Q(not_applicable=True)
+
+
+def _leaf_count(framework_ref: str) -> Coalesce:
+    return _subquery_count(
+        Indicator.objects.filter(framework=OuterRef(framework_ref), children__isnull=True),
+        "framework",
+    )
+
+
+def rounds_progress(*, include_closed: bool = False) -> QuerySet[Round]:
+    """Rounds with their progress: schools, sheets expected and submitted, latest version.
+
+    ``sheets_expected`` counts active (not recused) assignments; ``sheets_submitted``
+    the submitted sheets among them. Phase windows come prefetched.
+    """
+    active = Assignment.objects.filter(round=OuterRef("pk"), status=AssignmentStatus.ACTIVE)
+    submitted = ScoreSheet.objects.filter(
+        round=OuterRef("pk"), status=SheetStatus.SUBMITTED
+    ).filter(
+        Exists(
+            Assignment.objects.filter(
+                round=OuterRef("round"),
+                school=OuterRef("school"),
+                evaluator=OuterRef("evaluator"),
+                status=AssignmentStatus.ACTIVE,
+            )
+        )
+    )
+    rounds = Round.objects.select_related("framework").prefetch_related("phase_windows")
+    if not include_closed:
+        rounds = rounds.exclude(phase=RoundPhase.CLOSED)
+    return rounds.annotate(
+        school_count=_subquery_count(
+            Round.schools.through.objects.filter(round=OuterRef("pk")), "round"
+        ),
+        sheets_expected=_subquery_count(active, "round"),
+        sheets_submitted=_subquery_count(submitted, "round"),
+        latest_version=Subquery(
+            ResultSet.objects.filter(round=OuterRef("pk"))
+            .order_by("-version")
+            .values("version")[:1]
+        ),
+    ).order_by("-cycle_start", "name")
+
+
+def evaluator_assignments_progress(*, evaluator_id: int) -> QuerySet[Assignment]:
+    """An evaluator's assignments in rounds that are not closed, with sheet progress.
+
+    Annotates ``scores_entered`` (points or not applicable), ``sheet_status``,
+    ``sheet_submitted_at`` and ``leaf_count`` (observation points of the framework).
+    """
+    sheet = ScoreSheet.objects.filter(
+        round=OuterRef("round"), school=OuterRef("school"), evaluator=OuterRef("evaluator")
+    )
+    entered = Score.objects.filter(
+        sheet__round=OuterRef("round"),
+        sheet__school=OuterRef("school"),
+        sheet__evaluator=OuterRef("evaluator"),
+    ).filter(_answered())
+    return (
+        Assignment.objects.filter(evaluator_id=evaluator_id)
+        .exclude(round__phase=RoundPhase.CLOSED)
+        .select_related("round", "school")
+        .prefetch_related("round__phase_windows")
+        .annotate(
+            scores_entered=_subquery_count(entered, "sheet"),
+            sheet_status=Subquery(sheet.values("status")[:1]),
+            sheet_submitted_at=Subquery(sheet.values("submitted_at")[:1]),
+            leaf_count=_leaf_count("round__framework"),
+        )
+        .order_by("-round__cycle_start", "round__name", "school__code")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRoundProgress:
+    """A school's self-assessment and evidence in one round."""
+
+    round: Round
+    school: School
+    self_status: str | None  # None: not started
+    self_scored: int
+    leaf_count: int
+    evidence_required: int  # observation points that ask for evidence
+    evidence_present: int  # of those, the points with at least one file
+
+    @property
+    def evidence_missing(self) -> int:
+        return self.evidence_required - self.evidence_present
+
+
+def _required_evidence_leaves(framework_ids: set[int]) -> tuple[dict[int, int], dict[int, set]]:
+    """Per framework: the number of observation points, and those that ask for evidence."""
+    leaf_counts: dict[int, int] = defaultdict(int)
+    required: dict[int, set[int]] = defaultdict(set)
+    for framework_id, indicator_id, required_evidence in Indicator.objects.filter(
+        framework_id__in=framework_ids, children__isnull=True
+    ).values_list("framework_id", "id", "required_evidence"):
+        leaf_counts[framework_id] += 1
+        if required_evidence:
+            required[framework_id].add(indicator_id)
+    return leaf_counts, required
+
+
+def school_rounds_progress(*, school_ids: Iterable[int]) -> list[SchoolRoundProgress]:
+    """Self-assessment and evidence completeness of the schools in rounds not closed."""
+    pairs = list(
+        Round.schools.through.objects.filter(school_id__in=list(school_ids))
+        .exclude(round__phase=RoundPhase.CLOSED)
+        .select_related("round", "school")
+        .prefetch_related("round__phase_windows")
+        .order_by("-round__cycle_start", "round__name", "school__code")
+    )
+    if not pairs:
+        return []
+    round_ids = {pair.round_id for pair in pairs}
+    wanted_schools = {pair.school_id for pair in pairs}
+    leaf_counts, required = _required_evidence_leaves({pair.round.framework_id for pair in pairs})
+    assessments = {
+        (round_id, school_id): (status, scored)
+        for round_id, school_id, status, scored in SelfAssessment.objects.filter(
+            round_id__in=round_ids, school_id__in=wanted_schools
+        )
+        .annotate(
+            scored=Count(
+                "scores", filter=Q(scores__points__isnull=False) | Q(scores__not_applicable=True)
+            )
+        )
+        .values_list("round_id", "school_id", "status", "scored")
+    }
+    present: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for round_id, school_id, indicator_id in (
+        Evidence.objects.filter(round_id__in=round_ids, school_id__in=wanted_schools)
+        .values_list("round_id", "school_id", "indicator_id")
+        .distinct()
+    ):
+        present[(round_id, school_id)].add(indicator_id)
+    progress = []
+    for pair in pairs:
+        status, scored = assessments.get((pair.round_id, pair.school_id), (None, 0))
+        needed = required.get(pair.round.framework_id, set())
+        progress.append(
+            SchoolRoundProgress(
+                round=pair.round,
+                school=pair.school,
+                self_status=status,
+                self_scored=scored,
+                leaf_count=leaf_counts.get(pair.round.framework_id, 0),
+                evidence_required=len(needed),
+                evidence_present=len(needed & present[(pair.round_id, pair.school_id)]),
+            )
+        )
+    return progress
+
+
+def result_sets_latest_per_round(*, round_ids: Iterable[int] | None = None) -> QuerySet[ResultSet]:
+    """The latest result set of every round (or of the given rounds), newest round first."""
+    latest = ResultSet.objects.filter(round=OuterRef("round")).order_by("-version")
+    result_sets = ResultSet.objects.filter(
+        version=Subquery(latest.values("version")[:1])
+    ).select_related("round")
+    if round_ids is not None:
+        result_sets = result_sets.filter(round_id__in=list(round_ids))
+    return result_sets.order_by("-round__cycle_start", "round__name")
+
+
+def result_sets_published() -> QuerySet[ResultSet]:
+    """Every published result set with its round, newest first."""
+    return (
+        ResultSet.objects.filter(is_published=True)
+        .select_related("round")
+        .order_by("-round__cycle_start", "round__name", "-version")
+    )
+
+
+def result_sets_of_round(*, round: Round, published_only: bool) -> QuerySet[ResultSet]:
+    result_sets = ResultSet.objects.filter(round=round).order_by("-version")
+    if published_only:
+        result_sets = result_sets.filter(is_published=True)
+    return result_sets.defer("statistics", "missing_scores")
+
+
+def result_row_for_explain(*, row_id: int) -> ResultRow | None:
+    """A result row with what explaining it needs (set, round, framework, school)."""
+    return (
+        ResultRow.objects.filter(pk=row_id)
+        .select_related("result_set__round__framework", "school")
+        .first()
+    )
+
+
+def result_row_of_school(*, result_set: ResultSet, school_id: int) -> ResultRow | None:
+    return (
+        ResultRow.objects.filter(result_set=result_set, school_id=school_id)
+        .select_related("school")
+        .defer("inputs")
+        .first()
+    )
+
+
+def group_dimension_subtotals(*, result_set: ResultSet, ranking_group: str) -> list[dict]:
+    """The dimension subtotals of every school of one ranking group (for group averages)."""
+    return list(
+        ResultRow.objects.filter(
+            result_set=result_set, school__ranking_group=ranking_group
+        ).values_list("dimension_subtotals", flat=True)
+    )
+
+
+def framework_indicators_by_code(*, framework_id: int) -> dict[str, Indicator]:
+    """Every indicator of a framework by code, in tree order (order, code)."""
+    return {
+        indicator.code: indicator
+        for indicator in Indicator.objects.filter(framework_id=framework_id)
+        .only(
+            "id",
+            "code",
+            "parent_id",
+            "level",
+            "title_zh",
+            "title_en",
+            "max_points",
+            "weight",
+            "is_veto",
+            "order",
+        )
+        .order_by("order", "code")
+    }
+
+
+def user_names(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """Display names (full name, else user name) of the given users."""
+    names = {}
+    for pk, username, first_name, last_name in (
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids))
+        .values_list("pk", "username", "first_name", "last_name")
+    ):
+        names[pk] = f"{last_name}{first_name}".strip() or username
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringCell:
+    status: str  # "submitted", "draft", "not_started", "recused", "unassigned"
+    scores_entered: int = 0
+    submitted_at: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundMonitoring:
+    """Sheets submitted / missing per evaluator (rows) and school (columns)."""
+
+    schools: list[School]
+    evaluators: list[tuple[int, str]]  # (user id, display name)
+    cells: dict[tuple[int, int], MonitoringCell]  # (evaluator id, school id)
+    leaf_count: int
+
+    def row(self, evaluator_id: int) -> list[MonitoringCell]:
+        unassigned = MonitoringCell("unassigned")
+        return [self.cells.get((evaluator_id, s.pk), unassigned) for s in self.schools]
+
+    def count(self, status: str) -> int:
+        return sum(1 for cell in self.cells.values() if cell.status == status)
+
+
+def round_monitoring(*, round: Round) -> RoundMonitoring:
+    """Every assignment of the round as a matrix cell with its sheet's state."""
+    schools = list(round.schools.order_by("code"))
+    assignments = list(
+        Assignment.objects.filter(round=round)
+        .select_related("evaluator")
+        .order_by("evaluator__username", "school__code")
+    )
+    sheets = {
+        (evaluator_id, school_id): (status, entered, submitted_at)
+        for evaluator_id, school_id, status, entered, submitted_at in ScoreSheet.objects.filter(
+            round=round
+        )
+        .annotate(
+            entered=Count(
+                "scores", filter=Q(scores__points__isnull=False) | Q(scores__not_applicable=True)
+            )
+        )
+        .values_list("evaluator_id", "school_id", "status", "entered", "submitted_at")
+    }
+    leaf_count = Indicator.objects.filter(
+        framework_id=round.framework_id, children__isnull=True
+    ).count()
+    evaluators: dict[int, str] = {}
+    cells: dict[tuple[int, int], MonitoringCell] = {}
+    for assignment in assignments:
+        user = assignment.evaluator
+        evaluators.setdefault(
+            user.pk, f"{user.last_name}{user.first_name}".strip() or user.username
+        )
+        key = (user.pk, assignment.school_id)
+        if assignment.status == AssignmentStatus.RECUSED:
+            cells[key] = MonitoringCell("recused")
+            continue
+        status, entered, submitted_at = sheets.get(key, (None, 0, None))
+        if status == SheetStatus.SUBMITTED:
+            cells[key] = MonitoringCell("submitted", entered, submitted_at)
+        elif status == SheetStatus.DRAFT:
+            cells[key] = MonitoringCell("draft", entered)
+        else:
+            cells[key] = MonitoringCell("not_started")
+    return RoundMonitoring(
+        schools=schools,
+        evaluators=list(evaluators.items()),
+        cells=cells,
+        leaf_count=leaf_count,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoundIncomplete:
+    """What is still missing in a round, for the phase-advance confirmation."""
+
+    sheets_not_submitted: list[tuple[str, School, MonitoringCell]]  # evaluator name, school
+    self_assessments_not_submitted: list[tuple[School, str | None]]  # school, status or None
+    evidence_missing: list[tuple[School, int, int]]  # school, missing, required
+    leaf_count: int
+
+    @property
+    def evidence_missing_total(self) -> int:
+        return sum(missing for _school, missing, _required in self.evidence_missing)
+
+    @property
+    def is_complete(self) -> bool:
+        return not (
+            self.sheets_not_submitted
+            or self.self_assessments_not_submitted
+            or self.evidence_missing
+        )
+
+
+def round_incomplete(*, round: Round) -> RoundIncomplete:
+    """Sheets not submitted (per evaluator × school), self-assessments not submitted,
+    and the observation points whose required evidence a school has not uploaded."""
+    monitoring = round_monitoring(round=round)
+    schools_by_id = {school.pk: school for school in monitoring.schools}
+    names = dict(monitoring.evaluators)
+    sheets = [
+        (names[evaluator_id], schools_by_id[school_id], cell)
+        for (evaluator_id, school_id), cell in sorted(
+            monitoring.cells.items(),
+            key=lambda item: (names[item[0][0]], schools_by_id[item[0][1]].code),
+        )
+        if cell.status in ("draft", "not_started") and school_id in schools_by_id
+    ]
+    statuses = dict(SelfAssessment.objects.filter(round=round).values_list("school_id", "status"))
+    self_missing = [
+        (school, statuses.get(school.pk))
+        for school in monitoring.schools
+        if statuses.get(school.pk) != SheetStatus.SUBMITTED
+    ]
+    _counts, required = _required_evidence_leaves({round.framework_id})
+    needed = required.get(round.framework_id, set())
+    present: dict[int, set[int]] = defaultdict(set)
+    for school_id, indicator_id in (
+        Evidence.objects.filter(round=round, indicator_id__in=needed)
+        .values_list("school_id", "indicator_id")
+        .distinct()
+    ):
+        present[school_id].add(indicator_id)
+    evidence = [
+        (school, len(needed - present[school.pk]), len(needed))
+        for school in monitoring.schools
+        if needed - present[school.pk]
+    ]
+    return RoundIncomplete(
+        sheets_not_submitted=sheets,
+        self_assessments_not_submitted=self_missing,
+        evidence_missing=evidence,
+        leaf_count=monitoring.leaf_count,
+    )
+
+
+def assignment_of(*, round: Round, school_id: int, evaluator_id: int) -> Assignment | None:
+    """The evaluator's assignment to the school (active or recused), if any."""
+    return Assignment.objects.filter(
+        round=round, school_id=school_id, evaluator_id=evaluator_id
+    ).first()
+
+
+def is_round_leader(*, round: Round, user_id: int) -> bool:
+    """Whether the user leads the round's evaluation group (whatever the phase)."""
+    from rounds.enums import GroupRole
+    from rounds.models import GroupMember
+
+    return GroupMember.objects.filter(
+        group__round=round, user_id=user_id, role=GroupRole.LEADER
+    ).exists()
+
+
+def framework_leaf_count(*, round: Round) -> int:
+    """How many observation points the round's framework has."""
+    return Indicator.objects.filter(framework_id=round.framework_id, children__isnull=True).count()
+
+
+def self_assessment_answered_count(*, assessment: SelfAssessment | None) -> int:
+    if assessment is None:
+        return 0
+    return (
+        SelfScore.objects.filter(self_assessment=assessment)
+        .exclude(points__isnull=True, not_applicable=False)
+        .count()
+    )
+
+
+def consolidation_progress(*, round: Round) -> QuerySet[School]:
+    """The round's schools with their submitted sheets, consensus and audit score counts."""
+
+    def count(queryset: QuerySet) -> Any:
+        from django.db.models import Count, IntegerField, Subquery
+        from django.db.models.functions import Coalesce
+
+        return Coalesce(
+            Subquery(
+                queryset.filter(school_id=OuterRef("pk"))
+                .order_by()
+                .values("school_id")
+                .annotate(n=Count("pk"))
+                .values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        )
+
+    return round.schools.order_by("code").annotate(
+        submitted_sheets=count(
+            ScoreSheet.objects.filter(round=round, status=SheetStatus.SUBMITTED)
+        ),
+        consensus_count=count(ConsensusScore.objects.filter(round=round)),
+        audit_count=count(AuditScore.objects.filter(round=round)),
+    )
+
+
+# ------------------------------------------------------------------ REST API reads
+
+# Rankings can be ordered by the first four dimensions (the Measures have four).
+RANKING_DIMENSIONS = 4
+_GRADE_ORDER = ("excellent", "good", "qualified", "unqualified")
+
+
+def result_set_for_reading(*, round: Round, user: Any, version: int | None) -> ResultSet | None:
+    """The result set of ``round`` that ``user`` reads: never recomputed, always stored.
+
+    Without ``version``: the latest published set. With it: that version, which
+    must be published unless the user may see unpublished results (bureau roles).
+    """
+    from xm_eval import permissions
+
+    result_sets = ResultSet.objects.filter(round=round).defer("statistics", "missing_scores")
+    if version is None or not permissions.can_view_unpublished_results(user):
+        result_sets = result_sets.filter(is_published=True)
+    if version is not None:
+        result_sets = result_sets.filter(version=version)
+    return result_sets.order_by("-version").first()
+
+
+def ranking_rows(*, result_set: ResultSet, dimension_codes: list[str]) -> QuerySet[ResultRow]:
+    """The rows of a stored result set with what a ranking shows, annotated for ordering.
+
+    ``ranked_group`` is the group the row was ranked in (stored on the row, else the
+    school's); ``grade_order`` orders grades best first; ``dimension_1`` … are the
+    dimension subtotals as numbers, in framework order.
+    """
+    from django.db.models import Case, CharField, DecimalField, F, Value, When
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    number = DecimalField(max_digits=9, decimal_places=2)
+    dimensions = {
+        f"dimension_{index}": (
+            Cast(KeyTextTransform(dimension_codes[index - 1], "dimension_subtotals"), number)
+            if index <= len(dimension_codes)
+            else Value(None, output_field=number)
+        )
+        for index in range(1, RANKING_DIMENSIONS + 1)
+    }
+    return (
+        ResultRow.objects.filter(result_set=result_set)
+        .annotate(
+            ranked_group=Case(
+                When(group="", then=F("school__ranking_group")),
+                default=F("group"),
+                output_field=CharField(),
+            ),
+            grade_order=Case(
+                *(When(grade=grade, then=Value(index)) for index, grade in enumerate(_GRADE_ORDER)),
+                default=Value(len(_GRADE_ORDER)),
+            ),
+            **dimensions,
+        )
+        .order_by("rank", "school__code")
+    )
+
+
+RANKING_VALUES = (
+    "rank",
+    "group_rank",
+    "school_id",
+    "school__code",
+    "school__name_zh",
+    "school__name_en",
+    "school__kind",
+    "ranked_group",
+    "total",
+    "grade",
+    "rank_note",
+    "veto_failed",
+    "is_complete",
+    "dimension_subtotals",
+)
+
+
+def score_sheets_visible_to(*, user: Any) -> QuerySet[ScoreSheet]:
+    """Score sheets with their scores: an evaluator's own; every sheet for the bureau roles.
+
+    Three queries for any page: the sheets (round, school, evaluator joined), and
+    their scores with the observation point.
+    """
+    from django.db.models import Prefetch
+
+    from xm_eval import permissions
+
+    sheets = (
+        ScoreSheet.objects.select_related("round", "school", "evaluator")
+        .prefetch_related(
+            Prefetch(
+                "scores",
+                queryset=Score.objects.select_related("indicator").order_by(
+                    "indicator__order", "indicator__code"
+                ),
+            )
+        )
+        .order_by("-round__cycle_start", "round_id", "school__code", "evaluator_id")
+    )
+    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+        return sheets
+    if permissions.is_evaluator(user):
+        return sheets.filter(evaluator_id=user.pk)
+    return sheets.none()
+
+
+def score_of_sheet(*, sheet: ScoreSheet, code: str) -> Score | None:
+    return Score.objects.filter(sheet=sheet, indicator__code=code).first()
+
+
+def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
+    """Self-assessments with their scores: the own schools' for staff, all for the bureau."""
+    from django.db.models import Prefetch
+
+    from xm_eval import permissions
+
+    assessments = (
+        SelfAssessment.objects.select_related("round", "school")
+        .prefetch_related(
+            Prefetch(
+                "scores",
+                queryset=SelfScore.objects.select_related("indicator").order_by(
+                    "indicator__order", "indicator__code"
+                ),
+            )
+        )
+        .order_by("-round__cycle_start", "round_id", "school__code")
+    )
+    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+        return assessments
+    return assessments.filter(school_id__in=permissions.school_ids_of(user))
+
+
+def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:
+    """Result sets, published or not, for the bureau roles; with their row counts."""
+    from xm_eval import permissions
+
+    result_sets = (
+        ResultSet.objects.select_related("round")
+        .annotate(school_count=Count("rows"))
+        .defer("statistics")
+        .order_by("-round__cycle_start", "round_id", "-version")
+    )
+    if permissions.can_view_unpublished_results(user):
+        return result_sets
+    return result_sets.filter(is_published=True)
+
+
+def audit_events_list() -> QuerySet:
+    """The audit trail, newest first, with the actor joined."""
+    from xm_eval.models import AuditEvent
+
+    return AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")
+
+
+def school_codes_of(*, school_ids: Iterable[int]) -> dict[int, str]:
+    return dict(School.objects.filter(pk__in=list(school_ids)).values_list("pk", "code"))
+
+
+def usernames_of(*, user_ids: Iterable[int]) -> dict[int, str]:
+    return dict(
+        get_user_model().objects.filter(pk__in=list(user_ids)).values_list("pk", "username")
+    )

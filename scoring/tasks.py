@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 
 from rounds.models import Round
 
-from .services import round_results_compute
+from .models import ResultSet
+from .services import result_set_statistics_compute, round_results_compute
 
 
 @shared_task(name="scoring.round_results_compute", acks_late=True, max_retries=0)
@@ -17,3 +18,11 @@ def round_results_compute_task(round_id: int, actor_id: int | None = None) -> di
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     result_set = round_results_compute(round=round, actor=actor)
     return {"result_set_id": result_set.pk, "version": result_set.version}
+
+
+@shared_task(name="scoring.result_set_statistics", acks_late=True, max_retries=2)
+def result_set_statistics_task(result_set_id: int) -> int:
+    """Compute a result set's consistency statistics (idempotent)."""
+    result_set = ResultSet.objects.select_related("round").get(pk=result_set_id)
+    result_set_statistics_compute(result_set=result_set)
+    return result_set.pk
