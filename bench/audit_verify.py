@@ -1,0 +1,113 @@
+"""Benchmark: verifying the audit hash chain.
+
+    DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/xm_eval \
+        .venv/bin/python bench/audit_verify.py [--events 100000]
+
+Builds a chain of EVENTS events (realistic score changes with before/after
+JSON) in a throw-away database, then times ``audit_verify`` over it and, as the
+baseline of the same run, the bare fetch of the same columns. Prints events
+per second (target ≥ 100,000/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+
+from _setup import median_time, scratch_database
+
+
+def build_chain(count: int) -> None:
+    from django.utils import timezone
+
+    from xm_eval.audit import GENESIS_HASH, _stored_values, event_hash
+    from xm_eval.models import AuditChainHead, AuditEvent
+
+    start = timezone.now() - dt.timedelta(days=30)
+    previous = GENESIS_HASH
+    batch: list[AuditEvent] = []
+    for sequence in range(1, count + 1):
+        event = AuditEvent(
+            sequence=sequence,
+            created_at=start + dt.timedelta(seconds=sequence),
+            actor=None,
+            action="score.set",
+            object_type="scoring.score",
+            object_id=str(sequence),
+            object_repr=f"A1.{sequence % 40}: 2.50",
+            round_id=1,
+            school_id=sequence % 300,
+            before={
+                "indicator": f"A1.{sequence % 40}",
+                "points": "2.00",
+                "not_applicable": False,
+                "deduction_reason": "缺少执行记录",
+            },
+            after={
+                "indicator": f"A1.{sequence % 40}",
+                "points": "2.50",
+                "not_applicable": False,
+                "deduction_reason": "",
+            },
+            previous_hash=previous,
+        )
+        event.hash = event_hash(_stored_values(event))
+        previous = event.hash
+        batch.append(event)
+        if len(batch) == 10_000:
+            AuditEvent.objects.bulk_create(batch)
+            batch = []
+    AuditEvent.objects.bulk_create(batch)
+    AuditChainHead.objects.update_or_create(pk=1, defaults={"sequence": count, "hash": previous})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from django.db import connection
+
+    with scratch_database():
+        from xm_eval.audit import HASHED_FIELDS, audit_verify
+        from xm_eval.models import AuditEvent
+
+        started = time.perf_counter()
+        build_chain(args.events)
+        print(
+            f"backend: {connection.vendor}; built {args.events:,} chained events in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
+        def fetch() -> None:
+            for _row in (
+                AuditEvent.objects.order_by("sequence")
+                .values_list("id", "hash", *HASHED_FIELDS)
+                .iterator(chunk_size=5000)
+            ):
+                pass
+
+        def in_python() -> None:
+            audit_verify(in_database=False)
+
+        report = audit_verify()
+        assert report.ok and report.events == args.events, report
+        assert audit_verify(in_database=False).ok
+        floor = median_time(fetch, args.repeat)
+        verify = median_time(audit_verify, args.repeat)
+        python = median_time(in_python, args.repeat)
+        print(f"fetch of the hashed columns (baseline)   median {floor:6.3f} s")
+        print(
+            f"audit_verify ({connection.vendor:10s})           median {verify:6.3f} s  "
+            f"{args.events / verify:,.0f} events/s  (target ≥ 100,000)"
+        )
+        print(
+            f"audit_verify walking the rows in Python   median {python:6.3f} s  "
+            f"{args.events / python:,.0f} events/s"
+        )
+
+
+if __name__ == "__main__":
+    main()
