@@ -5,12 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the project needs: Pango for WeasyPrint, a CJK font for the
-# Chinese PDFs, poppler-utils for the PDF checks in the test suite.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils
+# Chinese PDFs, gettext for the translation catalogue, and for the test suite
+# poppler-utils (PDF checks) and Chromium (browser tests, driven by Playwright).
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk gettext poppler-utils \
+	chromium
 
-.PHONY: install system-packages run test lint
+.PHONY: install system-packages messages run test lint
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) messages
+
+# Compiled catalogues are build output: made from locale/*/django.po on install.
+messages: $(STAMP)
+	@if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then \
+	  DEBUG=1 $(BIN)/python manage.py compilemessages -v 0 --ignore .venv; fi
 
 system-packages:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -55,7 +55,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "xm_eval",
     "schools",
     "rounds",
@@ -121,7 +124,7 @@ LOGIN_URL = "admin:login"
 # Language and time
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [Path(os.environ.get("XM_EVAL_LOCALE_DIR", BASE_DIR / "locale"))]
 USE_I18N = True
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
@@ -186,12 +189,59 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "xm-eval@localhost")
 
 REST_FRAMEWORK = {
+    # Token first, so an anonymous request to a protected endpoint answers 401
+    # with a WWW-Authenticate header rather than a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "xm_eval.api.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "xm_eval.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["xm_eval.api.AnonThrottle", "xm_eval.api.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
+        "user": os.environ.get("API_THROTTLE_USER", "1200/min"),
+    },
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "xm_eval API",
+    "DESCRIPTION": (
+        "Published rankings and results of the school quality-assessment rounds for anyone; "
+        "assignments, score sheets, self-assessments, evidence metadata, result sets, audit "
+        "events and consistency statistics by role. Errors always answer "
+        '`{"error": {"code", "message", "field", "details"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SchoolKindEnum": "schools.enums.SchoolKind",
+        "RankingGroupEnum": "schools.enums.RankingGroup",
+        "SchoolStatusEnum": "schools.enums.SchoolStatus",
+        "FrameworkStatusEnum": "rounds.enums.FrameworkStatus",
+        "RoundPhaseEnum": "rounds.enums.RoundPhase",
+        "AssignmentStatusEnum": "rounds.enums.AssignmentStatus",
+        "IndicatorMethodEnum": "rounds.enums.IndicatorMethod",
+        "ConsolidationMethodEnum": "rounds.enums.ConsolidationMethod",
+        "SheetStatusEnum": "scoring.enums.SheetStatus",
+        "GradeEnum": "scoring.enums.Grade",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "xm_eval.api.schema_add_error_responses",
+    ],
+    # The interactive docs load Swagger UI from the sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening: on whenever DEBUG is off, so `check --deploy` is clean.
