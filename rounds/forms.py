@@ -8,8 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from schools.models import School
+
 from . import selectors, services
-from .enums import AssignmentStatus, FocusTag, RoundPhase
+from .enums import AssignmentStatus, ConsolidationMethod, FocusTag, RoundPhase
 from .models import Assignment, ConflictOfInterest, Framework, Indicator, Round
 from .validation import Problem
 
@@ -254,3 +256,39 @@ class ConflictOfInterestAddForm(forms.ModelForm):
         if not reason:
             raise ValidationError(_("A conflict of interest needs a reason."), code="required")
         return reason
+
+
+# ------------------------------------------------------ bureau round pages
+
+
+class RoundCreateForm(forms.Form):
+    """A new round from a framework (``services.round_create`` decides the rules)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    framework = forms.ModelChoiceField(
+        label=_("Framework"), queryset=Framework.objects.order_by("-valid_from", "name")
+    )
+    cycle_start = forms.IntegerField(label=_("Cycle from (year)"), min_value=2000, max_value=2100)
+    cycle_end = forms.IntegerField(label=_("Cycle to (year)"), min_value=2000, max_value=2100)
+    consolidation_method = forms.ChoiceField(
+        label=_("Consolidation method"),
+        choices=ConsolidationMethod.choices,
+        initial=ConsolidationMethod.TRIMMED_MEAN,
+    )
+    schools = forms.ModelMultipleChoiceField(
+        label=_("Schools in scope"),
+        queryset=School.objects.order_by("code"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class RoundCloneForm(forms.Form):
+    """The next cycle's round from a previous one; a newer framework version is optional."""
+
+    name = forms.CharField(label=_("Name of the new round"), max_length=200)
+    framework = forms.ModelChoiceField(
+        label=_("Framework version"),
+        queryset=Framework.objects.order_by("-valid_from", "name"),
+        required=False,
+        help_text=_("Leave empty to keep the framework of the previous round."),
+    )

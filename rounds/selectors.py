@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from .enums import AssignmentStatus
-from .models import Assignment, ConflictOfInterest, Framework, GroupMember, Indicator, Round
+from .enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from .models import (
+    Assignment,
+    ConflictOfInterest,
+    Framework,
+    GroupMember,
+    Indicator,
+    PhaseWindow,
+    Round,
+)
 from .validation import NodeSpec
 
 
@@ -76,3 +85,118 @@ def active_assignments(*, round: Round) -> QuerySet[Assignment]:
     return Assignment.objects.filter(round=round, status=AssignmentStatus.ACTIVE).select_related(
         "school", "evaluator"
     )
+
+
+# --- Reads for the bureau's round pages ------------------------------------------------
+
+
+def round_for_page(*, round_id: int) -> Round | None:
+    """A round with its framework and phase windows (one query each)."""
+    return (
+        Round.objects.filter(pk=round_id)
+        .select_related("framework")
+        .prefetch_related("phase_windows")
+        .first()
+    )
+
+
+def round_group_members(*, round: Round) -> QuerySet[GroupMember]:
+    """The members of the round's evaluation group, leader first."""
+    return (
+        GroupMember.objects.filter(group__round=round)
+        .select_related("group", "user", "affiliated_school")
+        .order_by("-role", "user__username")  # "leader" sorts after "evaluator"
+    )
+
+
+def round_assignments(*, round: Round) -> QuerySet[Assignment]:
+    """Every assignment of the round (also recused ones), by school then evaluator."""
+    return (
+        Assignment.objects.filter(round=round)
+        .select_related("school", "evaluator")
+        .order_by("school__code", "evaluator__username")
+    )
+
+
+# ------------------------------------------------------------------ REST API reads
+
+
+def rounds_visible_to(*, user: Any) -> QuerySet[Round]:
+    """Rounds ``user`` may read, with phase windows and school ids prefetched.
+
+    Drafts are the bureau's work in progress: only the bureau roles see them.
+    """
+    from schools.models import School
+    from xm_eval import permissions
+
+    rounds = (
+        Round.objects.select_related("framework")
+        .prefetch_related(
+            Prefetch("phase_windows", queryset=PhaseWindow.objects.order_by("starts_on", "id")),
+            Prefetch("schools", queryset=School.objects.only("id").order_by("code")),
+        )
+        .order_by("-cycle_start", "name", "id")
+    )
+    if not permissions.can_view_drafts(user):
+        rounds = rounds.exclude(phase=RoundPhase.DRAFT)
+    return rounds
+
+
+def frameworks_visible_to(*, user: Any, with_indicators: bool = False) -> QuerySet[Framework]:
+    """Frameworks ``user`` may read: frozen ones (in use) for anyone, drafts for the bureau.
+
+    ``with_indicators`` prefetches the whole tree (parents joined) in one more query.
+    """
+    from xm_eval import permissions
+
+    frameworks = Framework.objects.order_by("-valid_from", "name", "id")
+    if not permissions.can_view_drafts(user):
+        frameworks = frameworks.filter(status=FrameworkStatus.FROZEN)
+    if with_indicators:
+        frameworks = frameworks.prefetch_related(
+            Prefetch(
+                "indicators",
+                queryset=Indicator.objects.select_related("parent").order_by("order", "code"),
+            )
+        )
+    return frameworks
+
+
+def assignments_visible_to(*, user: Any) -> QuerySet[Assignment]:
+    """Every assignment for the bureau roles; an evaluator's own for evaluators; else none."""
+    from xm_eval import permissions
+
+    assignments = Assignment.objects.select_related("round", "school", "evaluator").order_by(
+        "-round__cycle_start", "round_id", "school__code", "evaluator_id"
+    )
+    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+        return assignments
+    if permissions.is_evaluator(user):
+        return assignments.filter(evaluator_id=user.pk)
+    return assignments.none()
+
+
+# A frozen framework never changes, so its dimensions are kept per process. The key
+# holds the creation time as well, so an id used again never meets an old entry.
+_FROZEN_DIMENSIONS: dict[tuple[int, Any], tuple[Indicator, ...]] = {}
+
+
+def round_dimensions(*, round: Round) -> list[Indicator]:
+    """The top-level dimensions of the round's framework, in framework order.
+
+    No query for a frozen framework seen before (load ``round.framework`` with the round).
+    """
+    framework = round.framework
+    key = (framework.pk, framework.created_at) if framework.is_frozen else None
+    if key is not None and key in _FROZEN_DIMENSIONS:
+        return list(_FROZEN_DIMENSIONS[key])
+    dimensions = list(
+        Indicator.objects.filter(framework_id=framework.pk, parent__isnull=True)
+        .only("id", "code", "title_zh", "title_en", "max_points", "order")
+        .order_by("order", "code")
+    )
+    if key is not None:
+        if len(_FROZEN_DIMENSIONS) > 256:
+            _FROZEN_DIMENSIONS.clear()
+        _FROZEN_DIMENSIONS[key] = tuple(dimensions)
+    return dimensions

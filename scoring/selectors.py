@@ -897,15 +897,24 @@ RANKING_DIMENSIONS = 4
 _GRADE_ORDER = ("excellent", "good", "qualified", "unqualified")
 
 
-def result_set_for_reading(*, round: Round, user: Any, version: int | None) -> ResultSet | None:
-    """The result set of ``round`` that ``user`` reads: never recomputed, always stored.
+def result_set_for_reading(*, round_id: int, user: Any, version: int | None) -> ResultSet | None:
+    """The stored result set of a round that ``user`` reads, with its round and framework
+    (one query); never recomputed.
 
-    Without ``version``: the latest published set. With it: that version, which
-    must be published unless the user may see unpublished results (bureau roles).
+    Without ``version``: the latest published set. With it: that version, which must be
+    published unless the user may see unpublished results (the bureau roles). None when
+    the round is not one the user may see (drafts are the bureau's) or has no such set.
     """
+    from rounds.enums import RoundPhase
     from xm_eval import permissions
 
-    result_sets = ResultSet.objects.filter(round=round).defer("statistics", "missing_scores")
+    result_sets = (
+        ResultSet.objects.filter(round_id=round_id)
+        .select_related("round__framework")
+        .defer("statistics", "missing_scores")
+    )
+    if not permissions.can_view_drafts(user):
+        result_sets = result_sets.exclude(round__phase=RoundPhase.DRAFT)
     if version is None or not permissions.can_view_unpublished_results(user):
         result_sets = result_sets.filter(is_published=True)
     if version is not None:
@@ -913,17 +922,23 @@ def result_set_for_reading(*, round: Round, user: Any, version: int | None) -> R
     return result_sets.order_by("-version").first()
 
 
-def ranking_rows(*, result_set: ResultSet, dimension_codes: list[str]) -> QuerySet[ResultRow]:
-    """The rows of a stored result set with what a ranking shows, annotated for ordering.
+def ranking_rows(
+    *, result_set: ResultSet, dimension_codes: list[str], for_filtering: bool = True
+) -> QuerySet[ResultRow]:
+    """The rows of a stored result set in rank order, school code breaking ties.
 
-    ``ranked_group`` is the group the row was ranked in (stored on the row, else the
-    school's); ``grade_order`` orders grades best first; ``dimension_1`` … are the
-    dimension subtotals as numbers, in framework order.
+    ``for_filtering`` adds what the filters and orderings of the rankings use:
+    ``ranked_group`` (the group the row was ranked in: stored on the row, else the
+    school's), ``grade_order`` (best grade first) and ``dimension_1`` … (the dimension
+    subtotals as numbers, in framework order). Without it the query stays plain.
     """
     from django.db.models import Case, CharField, DecimalField, F, Value, When
     from django.db.models.fields.json import KeyTextTransform
     from django.db.models.functions import Cast
 
+    rows = ResultRow.objects.filter(result_set=result_set).order_by("rank", "school__code")
+    if not for_filtering:
+        return rows
     number = DecimalField(max_digits=9, decimal_places=2)
     dimensions = {
         f"dimension_{index}": (
@@ -933,25 +948,22 @@ def ranking_rows(*, result_set: ResultSet, dimension_codes: list[str]) -> QueryS
         )
         for index in range(1, RANKING_DIMENSIONS + 1)
     }
-    return (
-        ResultRow.objects.filter(result_set=result_set)
-        .annotate(
-            ranked_group=Case(
-                When(group="", then=F("school__ranking_group")),
-                default=F("group"),
-                output_field=CharField(),
-            ),
-            grade_order=Case(
-                *(When(grade=grade, then=Value(index)) for index, grade in enumerate(_GRADE_ORDER)),
-                default=Value(len(_GRADE_ORDER)),
-            ),
-            **dimensions,
-        )
-        .order_by("rank", "school__code")
+    return rows.annotate(
+        ranked_group=Case(
+            When(group="", then=F("school__ranking_group")),
+            default=F("group"),
+            output_field=CharField(),
+        ),
+        grade_order=Case(
+            *(When(grade=grade, then=Value(index)) for index, grade in enumerate(_GRADE_ORDER)),
+            default=Value(len(_GRADE_ORDER)),
+        ),
+        **dimensions,
     )
 
 
-RANKING_VALUES = (
+# The columns of ``ranking_values``, in order; the dimension subtotals follow them.
+RANKING_COLUMNS = (
     "rank",
     "group_rank",
     "school_id",
@@ -959,14 +971,40 @@ RANKING_VALUES = (
     "school__name_zh",
     "school__name_en",
     "school__kind",
-    "ranked_group",
+    "group",
+    "school__ranking_group",
     "total",
     "grade",
     "rank_note",
-    "veto_failed",
     "is_complete",
-    "dimension_subtotals",
+    "veto_failed_text",
 )
+
+
+def ranking_values(
+    *, rows: QuerySet[ResultRow], dimension_codes: list[str], with_count: bool = False
+) -> QuerySet:
+    """``ranking_rows`` as tuples of ``RANKING_COLUMNS``, then one subtotal per dimension,
+    then (``with_count``) the number of rows of the whole ranking, so a page and its
+    count come in one query.
+
+    The database picks the subtotals out of the JSON as text and hands over the failed
+    veto items as JSON text, so a row costs no JSON decoding unless a veto item failed:
+    the rankings are the API's hottest list.
+    """
+    from django.db.models import TextField, Window
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    columns: dict[str, Any] = {
+        f"subtotal_{index}": KeyTextTransform(code, "dimension_subtotals")
+        for index, code in enumerate(dimension_codes)
+    }
+    if with_count:
+        columns["full_count"] = Window(Count("pk"))
+    return rows.annotate(veto_failed_text=Cast("veto_failed", TextField()), **columns).values_list(
+        *RANKING_COLUMNS, *columns
+    )
 
 
 def score_sheets_visible_to(*, user: Any) -> QuerySet[ScoreSheet]:

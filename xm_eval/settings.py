@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "xm_eval",
@@ -75,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 if not DEBUG:
@@ -94,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "xm_eval.context_processors.navigation",
             ],
         },
     },
@@ -119,7 +123,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "site:login"
+LOGIN_REDIRECT_URL = "site:home"
 
 # Language and time
 LANGUAGE_CODE = "zh-hans"
@@ -263,3 +268,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Public notice, objections, rectification and reminders (issue 7).
+# Days a result set stays under public notice (公示) before it can be published.
+NOTICE_DAYS = int(os.environ.get("NOTICE_DAYS", "7"))
+# Months an unqualified school has to rectify (限期整改), counted from publication.
+RECTIFICATION_MONTHS = int(os.environ.get("RECTIFICATION_MONTHS", "6"))
+# Render each unqualified school's rectification notice (PDF) when results are published.
+RECTIFICATION_NOTICE_RENDER = env_bool("RECTIFICATION_NOTICE_RENDER", True)
+# Fernet keys for the objectors' identities, comma separated (the first encrypts; all
+# decrypt, for rotation). Empty: a key derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY")
+# The largest scanned seal an organisation may attach to an objection.
+OBJECTION_SEAL_MAX_BYTES = int(os.environ.get("OBJECTION_SEAL_MAX_BYTES", str(5 * 1024 * 1024)))
+# Reminder e-mails go out this many days before every deadline, once each.
+REMINDER_DAYS_BEFORE = (30, 7, 1)
+
+# Celery beat (`celery -A xm_eval beat`): the daily jobs, in TIME_ZONE (Asia/Shanghai).
+CELERY_BEAT_SCHEDULE = {
+    "reminders-send": {
+        "task": "xm_eval.tasks.reminders_send",
+        "schedule": crontab(minute=0, hour=8),
+    },
+    "rectifications-escalate-overdue": {
+        "task": "xm_eval.tasks.rectifications_escalate_overdue",
+        "schedule": crontab(minute=30, hour=0),
+    },
+}
+# The site's address, for links in e-mails (reminders).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

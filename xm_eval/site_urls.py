@@ -1,10 +1,26 @@
-from django.urls import path
+"""The site's pages. Included at the root by ``xm_eval.urls``.
+
+``site:`` holds the home page, sign-in and health; the round pages of the
+bureau (``rounds:``, under /rounds/) and the result pages (``scoring:``, under
+/results/) keep their own namespaces.
+"""
+
+from django.urls import include, path
 
 from . import views
 
-app_name = "site"
+site_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("health/", views.health, name="health"),
+        path("accounts/login/", views.SignInView.as_view(), name="login"),
+        path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    ],
+    "site",
+)
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("health/", views.health, name="health"),
+    path("", include(site_patterns)),
+    path("rounds/", include("rounds.urls")),
+    path("results/", include("scoring.urls")),
 ]

@@ -11,6 +11,12 @@ admin.site.index_title = _("Data maintenance")
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("xm_eval.api_urls")),
+    path("sheets/", include("scoring.sheet_urls")),
+    path("evidence/", include("schools.urls")),
+    path("reports/", include("reports.urls")),
+    path("notice/", include("scoring.publication_urls")),
+    path("rectification/", include("rounds.rectification_urls")),
     path("", include("xm_eval.site_urls")),
 ]
 

@@ -1,12 +1,305 @@
+"""Site-wide views (home per role, sign-in, health) and the helpers every page view uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django_htmx.middleware import HtmxDetails
+
+from rounds.enums import PHASE_ORDER, AssignmentStatus, RoundPhase
+from scoring import selectors as scoring_selectors
+
+from . import permissions
+from .context_processors import navigation, optional_url
+from .errors import DomainError
+
+View = Callable[..., HttpResponse]
+
+# The score pages live in another part of the site; a link is shown only once
+# one of these names resolves.
+SHEET_URL_NAMES = ("scoring:sheet", "sheets:sheet")
+SELF_ASSESSMENT_URL_NAMES = ("scoring:self_assessment", "sheets:self_assessment")
+CONSOLIDATION_URL_NAMES = ("scoring:consolidation", "sheets:consolidation")
+
+# ----------------------------------------------------------------- helpers
 
 
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """Render a full page with the navigation, whether or not the context processor is on."""
+    return render(request, template, {**navigation(request), **(context or {})}, status=status)
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    if htmx is None:
+        htmx = HtmxDetails(request)
+    return bool(htmx)
+
+
+def render_fragment_or_page(
+    request: HttpRequest, fragment: str, page: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The bare fragment for an htmx request, else the full page that includes it."""
+    if is_htmx(request):
+        response = render(request, fragment, context)
+    else:
+        response = render_page(request, page, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """A broken rule is explained to the person (409), never a server error."""
+    return render_page(request, "home/domain_error.html", {"error": error}, status=409)
+
+
+def signed_in(view: View) -> View:
+    """Anonymous people go to the sign-in page; a DomainError shows its message."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("site:login"))
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as error:
+            return domain_error_response(request, error)
+
+    return wrapper
+
+
+def allowed(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
+    """403 unless ``predicate(user)``; use under ``signed_in``."""
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not predicate(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseDeadline:
+    """The end of a round's current phase and the days left until it (negative: overdue)."""
+
+    starts_on: dt.date
+    ends_on: dt.date
+    days_left: int
+
+    @property
+    def overdue_days(self) -> int:
+        return -self.days_left
+
+
+def phase_deadline(round: Any, today: dt.date | None = None) -> PhaseDeadline | None:
+    """The current phase's window of ``round`` (phase windows prefetched), or None."""
+    today = today or timezone.localdate()
+    for window in round.phase_windows.all():
+        if window.phase == round.phase:
+            return PhaseDeadline(window.starts_on, window.ends_on, (window.ends_on - today).days)
+    return None
+
+
+def phase_is_before(round: Any, phase: str) -> bool:
+    return PHASE_ORDER.index(round.phase) < PHASE_ORDER.index(phase)
+
+
+# -------------------------------------------------------------- sign-in
+
+
+class SignInView(LoginView):
+    template_name = "registration/login.html"
+    next_page = "site:home"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**navigation(self.request), **super().get_context_data(**kwargs)}
+
+
+class SignOutView(LogoutView):
+    next_page = "site:login"
+
+
+# ----------------------------------------------------------------- home
+
+ADMIN_TODO = {
+    RoundPhase.DRAFT: _(
+        "Set the phase dates, form the evaluation group, assign evaluators, then open the round."
+    ),
+    RoundPhase.SELF_ASSESSMENT: _(
+        "Schools fill in their self-assessment and upload evidence; follow their progress."
+    ),
+    RoundPhase.EXPERT_SCORING: _(
+        "Evaluators score their schools; follow the sheets on the monitoring page."
+    ),
+    RoundPhase.CONSOLIDATION: _(
+        "Compute the results; the group leader gives consensus scores and the bureau audits."
+    ),
+    RoundPhase.PUBLIC_NOTICE: _(
+        "Answer objections, then publish the results at the end of the public notice."
+    ),
+    RoundPhase.PUBLISHED: _("Issue rectification notices to unqualified schools."),
+    RoundPhase.RECTIFICATION: _("Re-check the rectification reports of the schools."),
+    RoundPhase.CLOSED: _("The round is closed."),
+}
+
+
+def _evaluator_todo(round: Any) -> Any:
+    if round.phase == RoundPhase.EXPERT_SCORING:
+        return _("Score each assigned school and submit its sheet before the deadline.")
+    if phase_is_before(round, RoundPhase.EXPERT_SCORING):
+        return _("Scoring opens in the expert scoring phase; you can read the evidence then.")
+    if round.phase == RoundPhase.CONSOLIDATION:
+        return _("Scoring is closed; the group leader consolidates the scores.")
+    return _("Scoring is closed.")
+
+
+def _school_todo(round: Any) -> Any:
+    if round.phase == RoundPhase.SELF_ASSESSMENT:
+        return _(
+            "Fill in the self-assessment and upload the required evidence before the deadline."
+        )
+    if phase_is_before(round, RoundPhase.SELF_ASSESSMENT):
+        return _("The self-assessment opens with the self-assessment phase.")
+    if round.phase in (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION):
+        return _("The results are published; read your school's result.")
+    return _("The self-assessment is closed; the evaluators are at work.")
+
+
+def _admin_section(today: dt.date) -> list[dict[str, Any]]:
+    return [
+        {
+            "round": round,
+            "deadline": phase_deadline(round, today),
+            "todo": ADMIN_TODO.get(round.phase, ""),
+        }
+        for round in scoring_selectors.rounds_progress()
+    ]
+
+
+def _evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
+    by_round: dict[int, dict[str, Any]] = {}
+    leader = permissions.is_group_leader(user)
+    for assignment in scoring_selectors.evaluator_assignments_progress(evaluator_id=user.pk):
+        round = assignment.round
+        entry = by_round.setdefault(
+            round.pk,
+            {
+                "round": round,
+                "deadline": phase_deadline(round, today),
+                "todo": _evaluator_todo(round),
+                "assignments": [],
+                "consensus_url": optional_url(CONSOLIDATION_URL_NAMES, round.pk)
+                if leader and round.phase == RoundPhase.CONSOLIDATION
+                else None,
+            },
+        )
+        recused = assignment.status == AssignmentStatus.RECUSED
+        entry["assignments"].append(
+            {
+                "assignment": assignment,
+                "school": assignment.school,
+                "recused": recused,
+                "entered": assignment.scores_entered,
+                "leaf_count": assignment.leaf_count,
+                "submitted": assignment.sheet_status == "submitted",
+                "submitted_at": assignment.sheet_submitted_at,
+                "sheet_url": None
+                if recused
+                else optional_url(SHEET_URL_NAMES, round.pk, assignment.school_id),
+            }
+        )
+    return list(by_round.values())
+
+
+def _school_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
+    progress = scoring_selectors.school_rounds_progress(school_ids=permissions.school_ids_of(user))
+    published = {
+        result_set.round_id: result_set
+        for result_set in scoring_selectors.result_sets_published().filter(
+            round_id__in={item.round.pk for item in progress}
+        )
+    }
+    return [
+        {
+            "progress": item,
+            "round": item.round,
+            "school": item.school,
+            "deadline": phase_deadline(item.round, today),
+            "todo": _school_todo(item.round),
+            "self_assessment_url": optional_url(SELF_ASSESSMENT_URL_NAMES, item.round.pk),
+            "result_url": reverse("scoring:school", args=(item.round.pk, item.school.pk))
+            if item.round.pk in published
+            else None,
+        }
+        for item in progress
+    ]
+
+
+def _supervisor_section() -> list[dict[str, Any]]:
+    entries = []
+    for result_set in scoring_selectors.result_sets_latest_per_round():
+        statistics = result_set.statistics or {}
+        evaluators = statistics.get("evaluators", [])
+        entries.append(
+            {
+                "result_set": result_set,
+                "round": result_set.round,
+                "reliability": statistics.get("reliability", {}),
+                "flagged": len(statistics.get("flagged_spreads", [])),
+                "checked": statistics.get("spreads_checked", 0),
+                "evaluators": len(evaluators),
+                "missing": len(result_set.missing_scores or []),
+            }
+        )
+    return entries
+
+
+@signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    # The role home pages arrive with the browser-workflow issue; until then
-    # the admin is the way in.
-    return redirect("admin:index")
+    """What the signed-in person has to do now, one section per role they hold."""
+    user = request.user
+    today = timezone.localdate()
+    context: dict[str, Any] = {
+        "today": today,
+        "admin_rounds": None,
+        "evaluator_rounds": None,
+        "school_rounds": None,
+        "supervisor_results": None,
+    }
+    if permissions.is_bureau_admin(user):
+        context["admin_rounds"] = _admin_section(today)
+    if permissions.is_evaluator(user):
+        context["evaluator_rounds"] = _evaluator_section(user, today)
+    if permissions.is_school_staff(user):
+        context["school_rounds"] = _school_section(user, today)
+    if permissions.is_supervisor(user):
+        context["supervisor_results"] = _supervisor_section()
+        context["audit_trail_url"] = optional_url("admin:xm_eval_auditevent_changelist")
+    context["has_any_role"] = any(
+        context[key] is not None
+        for key in ("admin_rounds", "evaluator_rounds", "school_rounds", "supervisor_results")
+    )
+    return render_page(request, "home/home.html", context)
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,240 @@
+"""The bureau's round pages: list, detail, monitoring, create, clone, advance, compute.
+
+Bureau admins run rounds; supervisors read the list, detail and monitoring
+pages (they check the fairness of the evaluation). Thin views: check the
+permission predicate, call one service or selector, render. A broken rule comes
+back from the service as ``DomainError`` and is shown to the person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from scoring import selectors as scoring_selectors
+from scoring import services as scoring_services
+from xm_eval.errors import DomainError
+from xm_eval.permissions import can_compute_results, can_manage_rounds, can_monitor_rounds
+from xm_eval.views import allowed, phase_deadline, render_page, signed_in
+
+from . import selectors, services
+from .enums import PHASE_ORDER, RoundPhase
+from .forms import RoundCloneForm, RoundCreateForm
+from .models import Round
+
+
+def _round_or_404(round_id: int) -> Round:
+    round = selectors.round_for_page(round_id=round_id)
+    if round is None:
+        raise Http404
+    return round
+
+
+def _next_phase(round: Round) -> RoundPhase | None:
+    index = PHASE_ORDER.index(round.phase)
+    return RoundPhase(PHASE_ORDER[index + 1]) if index + 1 < len(PHASE_ORDER) else None
+
+
+def _form_error(form: Any, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, str(error))
+    for detail in error.details or ():
+        message = detail.get("message") if isinstance(detail, dict) else detail
+        if message:
+            form.add_error(None, str(message))
+
+
+@signed_in
+@allowed(can_monitor_rounds)
+def round_list(request: HttpRequest) -> HttpResponse:
+    rounds = [
+        {"round": round, "deadline": phase_deadline(round)}
+        for round in scoring_selectors.rounds_progress(include_closed=True)
+    ]
+    return render_page(
+        request,
+        "rounds/list.html",
+        {"rounds": rounds, "can_manage": can_manage_rounds(request.user)},
+    )
+
+
+@signed_in
+@allowed(can_monitor_rounds)
+def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = _round_or_404(round_id)
+    windows = {window.phase: window for window in round.phase_windows.all()}
+    phases = [
+        {"phase": phase, "window": windows.get(phase.value), "current": phase == round.phase}
+        for phase in RoundPhase
+    ]
+    members = list(selectors.round_group_members(round=round))
+    context = {
+        "round": round,
+        "deadline": phase_deadline(round),
+        "phases": phases,
+        "next_phase": _next_phase(round),
+        "schools": list(round.schools.order_by("code")),
+        "group": members[0].group if members else None,
+        "members": members,
+        "assignments": list(selectors.round_assignments(round=round)),
+        "latest": scoring_selectors.result_set_latest(round=round),
+        "can_manage": can_manage_rounds(request.user),
+        "can_compute": can_compute_results(request.user)
+        and round.phase in scoring_services.COMPUTE_PHASES,
+    }
+    return render_page(request, "rounds/detail.html", context)
+
+
+@signed_in
+@allowed(can_monitor_rounds)
+def round_monitoring(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = _round_or_404(round_id)
+    monitoring = scoring_selectors.round_monitoring(round=round)
+    rows = [
+        {"name": name, "cells": monitoring.row(evaluator_id)}
+        for evaluator_id, name in monitoring.evaluators
+    ]
+    per_school = []
+    for index, school in enumerate(monitoring.schools):
+        cells = [row["cells"][index] for row in rows]
+        per_school.append(
+            {
+                "school": school,
+                "submitted": sum(1 for cell in cells if cell.status == "submitted"),
+                "expected": sum(
+                    1 for cell in cells if cell.status in ("submitted", "draft", "not_started")
+                ),
+            }
+        )
+    for row in rows:
+        row["submitted"] = sum(1 for cell in row["cells"] if cell.status == "submitted")
+        row["expected"] = sum(
+            1 for cell in row["cells"] if cell.status in ("submitted", "draft", "not_started")
+        )
+    context = {
+        "round": round,
+        "deadline": phase_deadline(round),
+        "monitoring": monitoring,
+        "rows": rows,
+        "per_school": per_school,
+        "submitted": monitoring.count("submitted"),
+        "draft": monitoring.count("draft"),
+        "not_started": monitoring.count("not_started"),
+        "recused": monitoring.count("recused"),
+    }
+    return render_page(request, "rounds/monitoring.html", context)
+
+
+@signed_in
+@allowed(can_manage_rounds)
+def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
+    """GET: what is still incomplete, and a confirmation; POST: move to the next phase."""
+    round = _round_or_404(round_id)
+    if request.method == "POST":
+        try:
+            round = services.round_phase_advance(round=round, actor=request.user)
+        except DomainError as error:
+            messages.error(request, str(error))
+            return redirect("rounds:advance", round_id=round.pk)
+        messages.success(
+            request,
+            _("The round is now in the phase “%(phase)s”.") % {"phase": round.get_phase_display()},
+        )
+        return redirect("rounds:detail", round_id=round.pk)
+    context = {
+        "round": round,
+        "deadline": phase_deadline(round),
+        "next_phase": _next_phase(round),
+        "incomplete": scoring_selectors.round_incomplete(round=round),
+        "freezes_framework": round.phase == RoundPhase.DRAFT,
+    }
+    return render_page(request, "rounds/advance.html", context)
+
+
+@signed_in
+@allowed(can_compute_results)
+@require_POST
+def round_compute(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = _round_or_404(round_id)
+    try:
+        result_set = scoring_services.round_results_compute(round=round, actor=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+        return redirect("rounds:detail", round_id=round.pk)
+    messages.success(
+        request,
+        _("Results computed: version %(version)d, %(missing)d missing score(s).")
+        % {"version": result_set.version, "missing": len(result_set.missing_scores or [])},
+    )
+    return redirect(f"{reverse('scoring:round', args=(round.pk,))}?version={result_set.version}")
+
+
+@signed_in
+@allowed(can_manage_rounds)
+def round_create(request: HttpRequest) -> HttpResponse:
+    form = RoundCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            round = services.round_create(
+                actor=request.user,
+                framework=data["framework"],
+                name=data["name"],
+                cycle_start=data["cycle_start"],
+                cycle_end=data["cycle_end"],
+                schools=data["schools"],
+                consolidation_method=data["consolidation_method"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Round “%(name)s” created.") % {"name": round.name})
+            return redirect("rounds:detail", round_id=round.pk)
+    return render_page(request, "rounds/create.html", {"form": form})
+
+
+@signed_in
+@allowed(can_manage_rounds)
+def round_clone(request: HttpRequest, round_id: int) -> HttpResponse:
+    source = _round_or_404(round_id)
+    suggested = services.round_cycle_shifted_text(round=source, text=source.name)
+    if suggested == source.name:
+        suggested = _("%(name)s (next cycle)") % {"name": source.name}
+    form = RoundCloneForm(request.POST or None, initial={"name": suggested})
+    if request.method == "POST" and form.is_valid():
+        try:
+            clone = services.round_clone(
+                round=source,
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                framework=form.cleaned_data["framework"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Round “%(name)s” created from “%(source)s”.")
+                % {"name": clone.name, "source": source.name},
+            )
+            return redirect("rounds:detail", round_id=clone.pk)
+    context = {
+        "source": source,
+        "form": form,
+        "cycle_start": source.cycle_start + services.CYCLE_YEARS,
+        "cycle_end": source.cycle_end + services.CYCLE_YEARS,
+        "windows": [
+            {
+                "phase": window.get_phase_display(),
+                "starts_on": services.cycle_shifted_date(window.starts_on),
+                "ends_on": services.cycle_shifted_date(window.ends_on),
+            }
+            for window in source.phase_windows.all()
+        ],
+    }
+    return render_page(request, "rounds/clone.html", context)
