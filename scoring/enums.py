@@ -12,3 +12,19 @@ class Grade(models.TextChoices):
     GOOD = "good", _("Good")
     QUALIFIED = "qualified", _("Qualified")
     UNQUALIFIED = "unqualified", _("Unqualified")
+
+
+class ObjectionStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    UNDER_REVIEW = "under_review", _("Under review")
+    UPHELD = "upheld", _("Upheld")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+# Objections still waiting for an answer: publication waits for them.
+OBJECTION_OPEN = (ObjectionStatus.RECEIVED, ObjectionStatus.UNDER_REVIEW)
+
+
+class ObjectorKind(models.TextChoices):
+    PERSON = "person", _("Person (real name)")
+    ORGANISATION = "organisation", _("Organisation (with its seal)")

@@ -38,7 +38,7 @@ from xm_eval import permissions
 from xm_eval.errors import DomainError
 from xm_eval.views import allowed, render_fragment_or_page, render_page, signed_in
 
-from . import engine, selectors, services
+from . import engine, publication, selectors, services
 from .enums import Grade
 from .models import ResultRow, ResultSet
 
@@ -621,7 +621,8 @@ def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
         raise Http404
     url = reverse("scoring:round", args=(result_set.round_id,))
     try:
-        services.result_set_publish(result_set=result_set, actor=request.user)
+        # The same checks as the notice pages: after the notice, no open objection.
+        publication.result_set_publish_checked(result_set=result_set, actor=request.user)
     except DomainError as error:
         messages.error(request, str(error))
     else:

@@ -18,3 +18,11 @@ def school(db):  # noqa: ANN001, ANN201
 def _fast_password_hashing(settings):  # noqa: ANN001, ANN202
     # PBKDF2's deliberate slowness buys nothing in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked(request, settings):  # noqa: ANN001, ANN202
+    # Assertions compare with the English msgids; a test about the Chinese
+    # interface, which is the users' default, is marked ``zh_hans``.
+    if request.node.get_closest_marker("zh_hans") is None:
+        settings.LANGUAGE_CODE = "en"

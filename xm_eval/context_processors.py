@@ -16,8 +16,10 @@ from django.utils.translation import gettext_lazy as _
 
 from .enums import Role
 from .permissions import (
+    can_list_rectifications,
     can_monitor_rounds,
-    can_view_audit_trail,
+    can_view_incentives,
+    can_view_supervision,
     has_role,
 )
 
@@ -47,25 +49,37 @@ def role_labels(user: Any) -> list[str]:
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_role_labels": []}
     path = request.path
+    # What anyone may read: the public notice and the published history.
+    public: list[tuple[Any, str | None, bool]] = [
+        (_("Public notice"), optional_url("notice:index"), True),
+        (_("School history"), optional_url("history:index"), True),
+    ]
+    if user is None or not user.is_authenticated:
+        return {"nav_items": _items(public, path), "user_role_labels": []}
     entries: list[tuple[Any, str | None, bool]] = [
         (_("My tasks"), reverse("site:home"), False),
     ]
     if can_monitor_rounds(user):
         entries.append((_("Rounds"), reverse("rounds:list"), True))
     entries.append((_("Results"), reverse("scoring:index"), True))
-    if can_view_audit_trail(user):
-        entries.append(
-            (_("Audit trail"), optional_url("admin:xm_eval_auditevent_changelist"), True)
-        )
+    entries.extend(public)
+    if can_list_rectifications(user):
+        entries.append((_("Rectification"), optional_url("rectification:list"), True))
+    if can_view_incentives(user):
+        entries.append((_("Incentives"), optional_url("incentives:index"), True))
+    if can_view_supervision(user):
+        entries.append((_("Supervision"), optional_url("supervision:index"), True))
     if user.is_staff:
         entries.append((_("Data maintenance"), optional_url("admin:index"), False))
+    return {"nav_items": _items(entries, path), "user_role_labels": role_labels(user)}
+
+
+def _items(entries: list[tuple[Any, str | None, bool]], path: str) -> list[NavItem]:
     items = []
     for label, url, by_prefix in entries:
         if url is None:
             continue
         current = path.startswith(url) if by_prefix else path == url
         items.append(NavItem(label=label, url=url, current=current))
-    return {"nav_items": items, "user_role_labels": role_labels(user)}
+    return items

@@ -17,6 +17,9 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("notice/", include("scoring.publication_urls")),
     path("rectification/", include("rounds.rectification_urls")),
+    path("incentives/", include("scoring.incentive_urls")),
+    path("supervision/", include("xm_eval.supervision_urls")),
+    path("history/", include("schools.history_urls")),
     path("", include("xm_eval.site_urls")),
 ]
 

@@ -40,15 +40,15 @@ def test_school_staff_upload_evidence_and_the_checklist_updates(
     assert "missing" in row.get_attribute("class")
 
     result = upload(page, point.pk, "招生简章.pdf", PDF + b"brochure", "application/pdf")
-    result.get_by_text("招生简章.pdf uploaded (version 1).").wait_for()
+    result.get_by_text("招生简章.pdf 已上传（第 1 版）。").wait_for()
     page.locator("#evidence-checklist tr[data-code='A1.2'].complete").wait_for()
     assert page.locator(f"#evidence-{point.pk} table.files").get_by_text("招生简章.pdf").count()
 
     result = upload(page, point.pk, "备案回执.pdf", EXE, "application/pdf")
-    result.get_by_text("备案回执.pdf is not a PDF, JPEG, PNG, XLSX or DOCX file").wait_for()
+    result.get_by_text("备案回执.pdf 不是 PDF、JPEG、PNG、XLSX 或 DOCX 文件").wait_for()
 
     result = upload(page, point.pk, "扫描件.pdf", PDF + b"0" * 8192, "application/pdf")
-    result.get_by_text("the limit is 4.0").wait_for()
+    result.get_by_text("上限为 4.0").wait_for()
     screenshot(page, "evidence-upload")
 
     assert list(

@@ -64,7 +64,7 @@ def test_admin_explains_a_total_with_htmx_and_switches_to_english(
     leaf = page.locator("#explanation article[data-code='B1.1'][data-kind=leaf]")
     leaf.wait_for()
     assert "观测点B1.1" in leaf.inner_text()
-    assert "dropped: the lowest score" in leaf.inner_text()  # five evaluators: trimmed mean
+    assert "去掉：最低分" in leaf.inner_text()  # five evaluators: trimmed mean
 
     screenshot(page, "results-page")
 

@@ -60,7 +60,7 @@ def test_an_evaluator_scores_with_autosave_and_submits(
 
     # Out of range: refused inline with the service's message, nothing stored.
     page.keyboard.type("13")
-    status_of(page, second.pk).get_by_text("points must lie between 0 and 12.50").wait_for()
+    status_of(page, second.pk).get_by_text("分数必须在 0 到 12.50 之间").wait_for()
     assert not Score.objects.filter(indicator=second).exists()
 
     # A deduction: the reason box appears, the save is refused until there is a reason.
@@ -84,7 +84,7 @@ def test_an_evaluator_scores_with_autosave_and_submits(
     assert page.locator(f"#reason-input-{second.pk}").input_value() == "招生台账不全"
 
     # Submitting too early lists what is missing.
-    page.get_by_role("button", name="Submit the score sheet").click()
+    page.get_by_role("button", name="提交评分表").click()
     page.locator(".error-box").get_by_text(leaves[2].code).first.wait_for()
 
     # Score the rest from the keyboard, then submit.
@@ -95,7 +95,7 @@ def test_an_evaluator_scores_with_autosave_and_submits(
         page.keyboard.press("Tab")
         status_of(page, point.pk).get_by_text(str(point.max_points)).wait_for()
     assert progress.get_attribute("value") == str(len(leaves))
-    page.get_by_role("button", name="Submit the score sheet").click()
+    page.get_by_role("button", name="提交评分表").click()
     page.locator(".locked").wait_for()
     assert page.locator("input[name=points]").count() == 0
     sheet = ScoreSheet.objects.get(round=world.round, evaluator=world.users["evaluator"])

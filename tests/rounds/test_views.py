@@ -129,7 +129,7 @@ def test_the_detail_page_shows_phases_schools_group_and_assignments(admin_client
     for member in GroupMember.objects.filter(group__round=round).select_related("user"):
         assert member.user.username in html
     assert "本人曾任该校顾问" in html
-    assert "2026年6月15日" in html  # dates in the Chinese format
+    assert "June 15, 2026" in html  # the phase deadline, in the active language's format
     assert reverse("rounds:advance", args=(round.pk,)) in html
     assert reverse("rounds:compute", args=(round.pk,)) in html
 
@@ -205,7 +205,7 @@ def test_the_previous_cycle_round_is_cloned(admin_client, bureau_admin):
     url = reverse("rounds:clone", args=(round.pk,))
     page = admin_client.get(url).content.decode()
     assert 'value="2028–2030 年度评估"' in page
-    assert "2028年3月1日" in page
+    assert "March 1, 2028" in page  # the self-assessment window, three years on
     response = admin_client.post(url, {"name": "2028–2030 年度评估", "framework": ""})
     clone = Round.objects.get(name="2028–2030 年度评估")
     assert response["Location"] == reverse("rounds:detail", args=(clone.pk,))

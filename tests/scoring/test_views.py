@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -107,11 +108,12 @@ def test_the_explanation_is_an_htmx_fragment_or_a_whole_page(computed, bureau_ad
     assert 'data-kind="total"' in page.content.decode()
 
 
+@pytest.mark.zh_hans
 def test_a_total_is_explained_by_its_dimensions(computed, bureau_admin):
     _round, result_set = computed
     row = first_row(result_set)
     html = signed_in(bureau_admin).get(explain_url(row)).content.decode()
-    assert "sum of the parts" in html
+    assert "得分为以下各部分之和" in html  # "The score is the sum of the parts below:"
     for code in "ABCD":
         assert f"{code} 维度{code}" in html
         assert explain_url(row, code) in html
@@ -203,14 +205,21 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
     response = client.post(reverse("scoring:publish", args=(result_set.pk,)))
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Results can be published only during the public notice; the round is in the phase "
-        "“Consolidation”."
+        "Version 1 was not under public notice; open a public notice for it first."
     ]
     assert not ResultSet.objects.get(pk=result_set.pk).is_published
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
+    # after a public notice that has ended, with no objection, it publishes
+    from scoring.publication import notice_open
+
+    notice = notice_open(result_set=result_set, actor=bureau_admin, days=1)
+    type(notice).objects.filter(pk=notice.pk).update(
+        starts_at=notice.starts_at - dt.timedelta(days=8),
+        ends_at=notice.ends_at - dt.timedelta(days=8),
+    )
     response = client.post(reverse("scoring:publish", args=(result_set.pk,)), follow=True)
     assert ResultSet.objects.get(pk=result_set.pk).is_published
     assert "Version 1 is published." in response.content.decode()
+    assert Round.objects.get(pk=round.pk).phase == RoundPhase.PUBLISHED
 
 
 def test_compute_makes_a_new_version_and_shows_it(computed, bureau_admin):

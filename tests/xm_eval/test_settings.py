@@ -1,3 +1,4 @@
+import pytest
 """Production settings refuse unsafe configuration; check --deploy is clean."""
 
 import os
@@ -47,6 +48,7 @@ def test_development_secret_key_refuses_to_start_without_debug():
     assert "SECRET_KEY" in result.stderr
 
 
+@pytest.mark.zh_hans
 def test_language_and_time_settings(settings):
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert [code for code, _ in settings.LANGUAGES] == ["zh-hans", "en"]

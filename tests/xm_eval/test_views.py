@@ -372,6 +372,7 @@ def test_anonymous_people_are_sent_to_sign_in_and_come_back():
     assert response["Location"] == f"{reverse('site:login')}?next=/rounds/"
 
 
+@pytest.mark.zh_hans
 def test_chinese_is_the_default_and_english_is_a_switch_away(bureau_admin):
     client = Client()
     client.force_login(bureau_admin)

@@ -1,0 +1,140 @@
+"""Rounds under public notice, objections and published results, for issue 7's tests.
+
+``noticed_round`` computes a scored round whose first school (by code) fails its
+veto item (an audit score of 0 on A1.1) and every other school passes it (full
+audit score), so exactly that school is unqualified whatever the random scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from rounds.enums import RoundPhase
+from rounds.models import Round
+from schools.models import School
+from scoring import publication, services
+from scoring.models import AuditScore, NoticePeriod, Objection, ResultSet
+from tests.factories import StaffMembershipFactory, UserFactory
+from tests.factories.scoring import leaf, scored_round
+from xm_eval.enums import Role
+
+# A valid citizen identity number (the check character is right) and a phone.
+OBJECTOR = {
+    "name": "王秘密",
+    "id_number": "11010519491231002X",
+    "phone": "13912345678",
+}
+ORGANISATION = "厦门某某职业培训有限公司"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def upload(data: bytes, name: str) -> io.BytesIO:
+    stream = io.BytesIO(data)
+    stream.name = name
+    return stream
+
+
+@dataclass
+class Noticed:
+    round: Round
+    result_set: ResultSet
+    notice: NoticePeriod
+    schools: list[School]
+
+    @property
+    def unqualified(self) -> School:
+        return self.schools[0]
+
+
+def scored_round_with_one_unqualified(*, schools: int = 3, seed: int = 7) -> Round:
+    round = scored_round(schools=schools, seed=seed, phase=RoundPhase.CONSOLIDATION)
+    veto = leaf(round, "A1.1")
+    auditor = UserFactory(username=f"auditor-{round.pk}")
+    ordered = list(School.objects.filter(rounds=round).order_by("code"))
+    AuditScore.objects.bulk_create(
+        AuditScore(
+            round=round,
+            school=school,
+            indicator=veto,
+            max_points=veto.max_points,
+            points=0 if index == 0 else veto.max_points,
+            auditor=auditor,
+            reason="测试审核",
+        )
+        for index, school in enumerate(ordered)
+    )
+    return round
+
+
+def noticed_round(*, admin: Any, schools: int = 3, days: int = 7, seed: int = 7) -> Noticed:
+    """A computed round (v1) under public notice from now for ``days`` days."""
+    round = scored_round_with_one_unqualified(schools=schools, seed=seed)
+    result_set = services.round_results_compute(round=round, actor=admin)
+    notice = publication.notice_open(result_set=result_set, actor=admin, days=days)
+    round.refresh_from_db()
+    return Noticed(
+        round=round,
+        result_set=result_set,
+        notice=notice,
+        schools=list(School.objects.filter(rounds=round).order_by("code")),
+    )
+
+
+def after_notice(noticed: Noticed) -> dt.datetime:
+    return noticed.notice.ends_at + dt.timedelta(minutes=1)
+
+
+def file_objection(noticed: Noticed, **overrides: Any) -> Objection:
+    values: dict[str, Any] = {
+        "round": noticed.round,
+        "school": noticed.schools[-1],
+        "content": "该校实训设备数量与实际不符。",
+        "objector_kind": "person",
+        **OBJECTOR,
+    }
+    values.update(overrides)
+    return publication.objection_file(**values)
+
+
+def role_users(round: Round, school: School) -> dict[str, Any]:
+    """One user per role, tied to ``round`` and ``school`` where the role needs it.
+
+    ``leader`` and ``evaluator`` are members of the round's group (the leader
+    leads it); ``school_staff`` works for ``school``; ``other_staff`` for
+    another school.
+    """
+    from rounds.enums import GroupRole
+    from rounds.models import GroupMember
+
+    leader = GroupMember.objects.get(group__round=round, role=GroupRole.LEADER).user
+    evaluator = (
+        GroupMember.objects.filter(group__round=round, role=GroupRole.EVALUATOR)
+        .order_by("id")
+        .first()
+        .user
+    )
+    leader.groups.add(Group.objects.get(name=Role.GROUP_LEADER))
+    evaluator.groups.add(Group.objects.get(name=Role.EVALUATOR))
+    staff = UserFactory(username=f"staff-{round.pk}", roles=[Role.SCHOOL_STAFF])
+    StaffMembershipFactory(user=staff, school=school)
+    other_staff = UserFactory(username=f"other-staff-{round.pk}", roles=[Role.SCHOOL_STAFF])
+    StaffMembershipFactory(user=other_staff)
+    return {
+        "anonymous": None,
+        "supervisor": UserFactory(username=f"supervisor-{round.pk}", roles=[Role.SUPERVISOR]),
+        "leader": leader,
+        "evaluator": evaluator,
+        "school_staff": staff,
+        "other_staff": other_staff,
+    }
+
+
+def now() -> dt.datetime:
+    return timezone.now()
