@@ -176,22 +176,26 @@ def assignments_visible_to(*, user: Any) -> QuerySet[Assignment]:
     return assignments.none()
 
 
-# A frozen framework never changes, so its dimensions are kept per process. The key
-# holds the creation time as well, so an id used again never meets an old entry.
-_FROZEN_DIMENSIONS: dict[tuple[int, Any], tuple[Indicator, ...]] = {}
+# A round past its draft has a frozen framework, whose dimensions never change, so
+# they are kept per process. The key holds the round's creation time as well, so an
+# id used again (a test database) never meets an old entry.
+_FROZEN_DIMENSIONS: dict[tuple[int, int, Any], tuple[Indicator, ...]] = {}
 
 
 def round_dimensions(*, round: Round) -> list[Indicator]:
     """The top-level dimensions of the round's framework, in framework order.
 
-    No query for a frozen framework seen before (load ``round.framework`` with the round).
+    No query for a round past its draft seen before by this process.
     """
-    framework = round.framework
-    key = (framework.pk, framework.created_at) if framework.is_frozen else None
+    key = (
+        None
+        if round.phase == RoundPhase.DRAFT
+        else (round.pk, round.framework_id, round.created_at)
+    )
     if key is not None and key in _FROZEN_DIMENSIONS:
         return list(_FROZEN_DIMENSIONS[key])
     dimensions = list(
-        Indicator.objects.filter(framework_id=framework.pk, parent__isnull=True)
+        Indicator.objects.filter(framework_id=round.framework_id, parent__isnull=True)
         .only("id", "code", "title_zh", "title_en", "max_points", "order")
         .order_by("order", "code")
     )

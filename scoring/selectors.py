@@ -898,23 +898,21 @@ _GRADE_ORDER = ("excellent", "good", "qualified", "unqualified")
 
 
 def result_set_for_reading(*, round_id: int, user: Any, version: int | None) -> ResultSet | None:
-    """The stored result set of a round that ``user`` reads, with its round and framework
-    (one query); never recomputed.
+    """The stored result set of a round that ``user`` reads, with its round (one query);
+    never recomputed.
 
     Without ``version``: the latest published set. With it: that version, which must be
-    published unless the user may see unpublished results (the bureau roles). None when
-    the round is not one the user may see (drafts are the bureau's) or has no such set.
+    published unless the user may see unpublished results (the bureau roles). A draft
+    round never has a published set (publishing needs the public-notice phase, and
+    phases only move forward), so whoever reads only published sets never sees a draft.
     """
-    from rounds.enums import RoundPhase
     from xm_eval import permissions
 
     result_sets = (
         ResultSet.objects.filter(round_id=round_id)
-        .select_related("round__framework")
+        .select_related("round")
         .defer("statistics", "missing_scores")
     )
-    if not permissions.can_view_drafts(user):
-        result_sets = result_sets.exclude(round__phase=RoundPhase.DRAFT)
     if version is None or not permissions.can_view_unpublished_results(user):
         result_sets = result_sets.filter(is_published=True)
     if version is not None:
