@@ -56,9 +56,14 @@ def clean_points(
             code="invalid_number",
             field="points",
         ) from None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+    try:
+        finer_than_cents = not value.is_finite() or value != value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too large to quantize, e.g. 1e100
+        finer_than_cents = True
+    if finer_than_cents:
         raise DomainError(
-            _("%(code)s: points have at most two decimal places.") % {"code": point.code},
+            _("%(code)s: points are a number with at most two decimal places.")
+            % {"code": point.code},
             code="invalid_number",
             field="points",
         )

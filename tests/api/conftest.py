@@ -1,0 +1,188 @@
+"""A small world for the REST API tests: one user per role, a published round, a round
+in expert scoring with sheets, a draft round, self-assessments and evidence.
+
+``school`` (A) is the school-staff user's own school and the evaluator's and group
+leader's assigned school; ``other_school`` (B) belongs to nobody in particular.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from rounds.models import Assignment, Framework, Round
+from rounds.selectors import framework_leaves
+from schools.models import Evidence, School, StaffMembership
+from scoring import services
+from scoring.enums import SheetStatus
+from scoring.models import ResultSet, ScoreSheet, SelfAssessment, SelfScore
+from tests.factories import UserFactory, make_round
+from tests.factories.scoring import scored_round
+from xm_eval.enums import Role
+
+ROLES = ("anonymous", "bureau_admin", "supervisor", "group_leader", "evaluator", "school_staff")
+
+
+@pytest.fixture(autouse=True)
+def _api_settings(settings):  # noqa: ANN001, ANN202
+    # Throttling has its own test; elsewhere it would only get in the way (the
+    # counters live in the shared cache, Redis in CI).
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
+    }
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    tokens: dict[str, str]
+    framework: Framework
+    school: School  # A: the staff user's school; evaluator and leader assigned to it
+    other_school: School  # B
+    published: Round  # public notice; v1 published, v2 computed and unpublished
+    published_v1: ResultSet
+    unpublished_v2: ResultSet
+    scoring: Round  # expert scoring
+    draft: Round
+    sheet: ScoreSheet  # the evaluator's draft sheet for A in ``scoring``, complete
+    leader_sheet: ScoreSheet  # the group leader's empty draft sheet for A
+    assignment: Assignment  # evaluator → A in ``scoring``
+    self_assessment: SelfAssessment  # A's, submitted
+    other_self_assessment: SelfAssessment  # B's
+    evidence: Evidence  # A's
+    other_evidence: Evidence  # B's
+    leaves: list = field(default_factory=list)
+
+    def client(self, role: str) -> Client:
+        if role == "anonymous":
+            return Client()
+        return Client(headers={"Authorization": f"Token {self.tokens[role]}"})
+
+
+def _evidence(*, round: Round, school: School, indicator: Any, user: Any, name: str) -> Evidence:
+    digest = hashlib.sha256(f"{school.pk}/{name}".encode()).hexdigest()
+    return Evidence.objects.create(
+        school=school,
+        round=round,
+        indicator=indicator,
+        file=f"evidence/{round.pk}/{school.pk}/{digest}",
+        original_name=name,
+        content_type="application/pdf",
+        size=1234,
+        sha256=digest,
+        uploaded_by=user,
+    )
+
+
+def _fill_sheet(sheet: ScoreSheet, actor: Any, leaves: list) -> None:
+    for leaf in leaves:
+        services.score_set(sheet=sheet, actor=actor, indicator=leaf.code, points=leaf.max_points)
+
+
+def build_world(bureau_admin: Any) -> World:
+    users = {
+        "anonymous": None,
+        "bureau_admin": bureau_admin,
+        "supervisor": UserFactory(username="supervisor", roles=[Role.SUPERVISOR]),
+        "group_leader": UserFactory(username="leader", roles=[Role.GROUP_LEADER]),
+        "evaluator": UserFactory(username="evaluator", roles=[Role.EVALUATOR]),
+        "school_staff": UserFactory(username="staff", roles=[Role.SCHOOL_STAFF]),
+    }
+    tokens = {role: Token.objects.create(user=user).key for role, user in users.items() if user}
+
+    published = scored_round(schools=2, evaluators=2)
+    framework = published.framework
+    Framework.objects.filter(pk=framework.pk).update(status=FrameworkStatus.FROZEN)
+    school, other_school = list(published.schools.order_by("code"))
+    StaffMembership.objects.create(user=users["school_staff"], school=school)
+
+    v1 = services.round_results_compute(round=published, actor=bureau_admin)
+    Round.objects.filter(pk=published.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
+    published.refresh_from_db()
+    services.result_set_publish(result_set=v1, actor=bureau_admin)
+    v2 = services.round_results_compute(round=published, actor=bureau_admin)
+    v1.refresh_from_db()
+
+    scoring = make_round(framework=framework, schools=[school, other_school])
+    Round.objects.filter(pk=scoring.pk).update(phase=RoundPhase.EXPERT_SCORING)
+    scoring.refresh_from_db()
+    assignment = Assignment.objects.create(
+        round=scoring, school=school, evaluator=users["evaluator"]
+    )
+    Assignment.objects.create(round=scoring, school=other_school, evaluator=users["evaluator"])
+    Assignment.objects.create(
+        round=scoring,
+        school=school,
+        evaluator=users["group_leader"],
+        status=AssignmentStatus.ACTIVE,
+    )
+    leaves = list(framework_leaves(framework=framework))
+    sheet = services.score_sheet_open(round=scoring, school=school, actor=users["evaluator"])
+    _fill_sheet(sheet, users["evaluator"], leaves)
+    leader_sheet = services.score_sheet_open(
+        round=scoring, school=school, actor=users["group_leader"]
+    )
+
+    draft = make_round(framework=framework, schools=[school])
+
+    from django.utils import timezone
+
+    self_assessments = []
+    for each in (school, other_school):
+        assessment = SelfAssessment.objects.create(
+            round=scoring,
+            school=each,
+            status=SheetStatus.SUBMITTED,
+            submitted_at=timezone.now(),
+            submitted_by=users["school_staff"],
+        )
+        SelfScore.objects.bulk_create(
+            SelfScore(
+                self_assessment=assessment,
+                indicator=leaf,
+                points=leaf.max_points - Decimal("0.5"),
+                max_points=leaf.max_points,
+            )
+            for leaf in leaves
+        )
+        self_assessments.append(assessment)
+
+    evidence = _evidence(
+        round=scoring, school=school, indicator=leaves[0], user=users["school_staff"], name="a.pdf"
+    )
+    other_evidence = _evidence(
+        round=scoring, school=other_school, indicator=leaves[0], user=bureau_admin, name="b.pdf"
+    )
+    return World(
+        users=users,
+        tokens=tokens,
+        framework=framework,
+        school=school,
+        other_school=other_school,
+        published=published,
+        published_v1=v1,
+        unpublished_v2=v2,
+        scoring=scoring,
+        draft=draft,
+        sheet=sheet,
+        leader_sheet=leader_sheet,
+        assignment=assignment,
+        self_assessment=self_assessments[0],
+        other_self_assessment=self_assessments[1],
+        evidence=evidence,
+        other_evidence=other_evidence,
+        leaves=leaves,
+    )
+
+
+@pytest.fixture
+def world(bureau_admin) -> World:  # noqa: ANN001
+    return build_world(bureau_admin)
