@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 # Debian packages the project needs: Pango for WeasyPrint, a CJK font for the
 # Chinese PDFs, gettext for the translation catalogue, and for the test suite
 # poppler-utils (PDF checks) and Chromium (browser tests, driven by Playwright).
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk gettext poppler-utils \
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk gettext \
+	poppler-utils \
 	chromium
 
 .PHONY: install system-packages messages run test lint

@@ -201,14 +201,14 @@ def test_one_extension_with_a_reason_and_no_second(world, bureau_admin):
 def test_a_missed_deadline_escalates_by_the_periodic_task(world):
     rectification = world["rectification"]
     with time_machine.travel(at(dt.date(2026, 9, 2), hour=23), tick=False):
-        assert rectifications_escalate_overdue.delay().get() == {"escalated": []}
+        assert rectifications_escalate_overdue.apply().get() == {"escalated": []}
     with time_machine.travel(at(dt.date(2026, 9, 3), hour=0), tick=False):
         with pytest.raises(DomainError) as error:
             report_all(rectification, world["staff"])
         assert error.value.code == "deadline_passed"
-        assert rectifications_escalate_overdue.delay().get() == {"escalated": [rectification.pk]}
+        assert rectifications_escalate_overdue.apply().get() == {"escalated": [rectification.pk]}
         # a second run (beat twice, or a redelivery) changes nothing more
-        assert rectifications_escalate_overdue.delay().get() == {"escalated": []}
+        assert rectifications_escalate_overdue.apply().get() == {"escalated": []}
     rectification.refresh_from_db()
     assert rectification.status == RectificationStatus.ESCALATED
     assert rectification.escalation_reason == EscalationReason.DEADLINE_MISSED

@@ -44,7 +44,7 @@ def morning(day: dt.date) -> dt.datetime:
 def run_beat_on(day: dt.date, times: int = 1) -> None:
     with time_machine.travel(morning(day), tick=False):
         for _ in range(times):
-            reminders_send.delay().get()
+            reminders_send.apply().get()
 
 
 def round_in(phase: str, schools: list) -> Round:  # noqa: ANN001

@@ -1,0 +1,80 @@
+"""Celery tasks of the reports, on the ``reports`` queue: thin wrappers over services.
+
+One task renders one document from ids only; a job's documents go out as one
+Celery group. Tasks are acknowledged late (a worker that dies mid-render leaves
+the message to be delivered again) and idempotent (the service keeps one
+artifact per document), and retry a few times before the failure is recorded
+on the job.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import group, shared_task
+from django.core.exceptions import ObjectDoesNotExist
+
+from xm_eval.errors import DomainError
+
+from .models import RenderJob
+from .services import render_failure_record, render_job_refresh, report_artifact_render
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "reports"
+MAX_RETRIES = 3
+
+
+@shared_task(
+    name="reports.tasks.render_document",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def render_document(
+    self,  # noqa: ANN001 - the bound task
+    result_set_id: int,
+    kind: str,
+    school_id: int | None = None,
+    job_id: int | None = None,
+) -> dict:
+    """Render and store one document (or find it stored); returns the artifact id.
+
+    Errors are retried with a growing delay; after the last retry (or at once for
+    a broken rule or a missing object, which no retry mends) the failure is
+    recorded on the job and the task ends without raising.
+    """
+    try:
+        artifact = report_artifact_render(
+            result_set_id=result_set_id, kind=kind, school_id=school_id
+        )
+    except Exception as error:
+        permanent = isinstance(error, DomainError | ObjectDoesNotExist)
+        if not permanent and self.request.retries < self.max_retries:
+            logger.warning("Rendering %s %s failed, retrying: %s", kind, school_id, error)
+            raise self.retry(exc=error, countdown=5 * 2**self.request.retries) from error
+        logger.exception("Rendering %s %s of result set %s failed", kind, school_id, result_set_id)
+        if job_id is not None:
+            render_failure_record(
+                job_id=job_id,
+                kind=kind,
+                school_id=school_id,
+                error=f"{type(error).__name__}: {error}",
+            )
+            render_job_refresh(job_id=job_id)
+        return {"failed": str(error), "kind": kind, "school_id": school_id}
+    if job_id is not None:
+        render_job_refresh(job_id=job_id)
+    return {"artifact_id": artifact.pk, "kind": kind, "school_id": school_id}
+
+
+def render_job_enqueue(job_id: int) -> None:
+    """Send a job's documents as one group of ``render_document`` tasks."""
+    job = RenderJob.objects.get(pk=job_id)
+    group(
+        render_document.si(job.result_set_id, kind, school_id, job.pk)
+        for kind, school_id in job.documents
+    ).apply_async()
