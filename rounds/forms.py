@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from schools.models import School
+from xm_eval.enums import Role
 
 from . import selectors, services
-from .enums import AssignmentStatus, ConsolidationMethod, FocusTag, RoundPhase
+from .enums import AssignmentStatus, ConsolidationMethod, FocusTag, GroupRole, RoundPhase
 from .models import Assignment, ConflictOfInterest, Framework, Indicator, Round
 from .validation import Problem
 
@@ -292,3 +294,53 @@ class RoundCloneForm(forms.Form):
         required=False,
         help_text=_("Leave empty to keep the framework of the previous round."),
     )
+
+
+class GroupMemberAddForm(forms.Form):
+    """A person with the evaluator or group-leader role joins the round's evaluation group."""
+
+    user = forms.ModelChoiceField(label=_("Person"), queryset=None)
+    role = forms.ChoiceField(label=_("Role in the group"), choices=GroupRole.choices)
+    affiliation = forms.CharField(
+        label=_("Affiliation"),
+        max_length=200,
+        required=False,
+        help_text=_("Where the person works, e.g. a school or a university."),
+    )
+    affiliated_school = forms.ModelChoiceField(
+        label=_("Affiliated school"),
+        queryset=School.objects.order_by("code"),
+        required=False,
+        help_text=_(
+            "Set when the person works or worked for a school in the registry: "
+            "they cannot be assigned to it."
+        ),
+    )
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # People with an evaluating role who are not in the group yet.
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True, groups__name__in=(Role.EVALUATOR, Role.GROUP_LEADER))
+            .exclude(group_memberships__group__round=round)
+            .distinct()
+            .order_by("username")
+        )
+
+
+class RoundAssignmentForm(forms.Form):
+    """An evaluator of the round's group scores a school in scope (``services.assignment_create``
+    decides: conflicts of interest are refused there)."""
+
+    school = forms.ModelChoiceField(label=_("School"), queryset=None)
+    evaluator = forms.ModelChoiceField(label=_("Evaluator"), queryset=None)
+
+    def __init__(self, *args: Any, round: Round, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = round.schools.order_by("code")
+        self.fields["evaluator"].queryset = (
+            get_user_model()
+            .objects.filter(group_memberships__group__round=round)
+            .order_by("username")
+        )

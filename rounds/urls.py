@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:round_id>/advance/", views.round_advance, name="advance"),
     path("<int:round_id>/compute/", views.round_compute, name="compute"),
     path("<int:round_id>/clone/", views.round_clone, name="clone"),
+    path("<int:round_id>/group/", views.round_group, name="group"),
+    path("<int:round_id>/assignments/", views.round_assignments, name="assignments"),
 ]

@@ -1,4 +1,5 @@
-"""The bureau's round pages: list, detail, monitoring, create, clone, advance, compute.
+"""The bureau's round pages: list, detail, monitoring, create, clone, advance, compute,
+the evaluation group and the assignments of evaluators to schools.
 
 Bureau admins run rounds; supervisors read the list, detail and monitoring
 pages (they check the fairness of the evaluation). Thin views: check the
@@ -24,9 +25,15 @@ from xm_eval.permissions import can_compute_results, can_manage_rounds, can_moni
 from xm_eval.views import allowed, phase_deadline, render_page, signed_in
 
 from . import selectors, services
-from .enums import PHASE_ORDER, RoundPhase
-from .forms import RoundCloneForm, RoundCreateForm
-from .models import Round
+from .enums import PHASE_ORDER, AssignmentStatus, RoundPhase
+from .forms import (
+    ASSIGNMENTS_CLOSED_PHASES,
+    GroupMemberAddForm,
+    RoundAssignmentForm,
+    RoundCloneForm,
+    RoundCreateForm,
+)
+from .models import ConflictOfInterest, Round
 
 
 def _round_or_404(round_id: int) -> Round:
@@ -238,3 +245,120 @@ def round_clone(request: HttpRequest, round_id: int) -> HttpResponse:
         ],
     }
     return render_page(request, "rounds/clone.html", context)
+
+
+@signed_in
+@allowed(can_manage_rounds)
+def round_group(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The round's evaluation group, and a form that adds a leader or an evaluator."""
+    round = _round_or_404(round_id)
+    form = GroupMemberAddForm(request.POST or None, round=round)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            member = services.evaluation_group_member_add(
+                round=round,
+                actor=request.user,
+                user=data["user"],
+                role=data["role"],
+                affiliation=data["affiliation"].strip(),
+                affiliated_school=data["affiliated_school"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(user)s joined the evaluation group as %(role)s.")
+                % {"user": member.user, "role": member.get_role_display()},
+            )
+            return redirect("rounds:group", round_id=round.pk)
+    members = list(selectors.round_group_members(round=round))
+    context = {
+        "round": round,
+        "deadline": phase_deadline(round),
+        "group": members[0].group if members else None,
+        "members": members,
+        "form": form,
+    }
+    return render_page(request, "rounds/group.html", context)
+
+
+def _assignment_matrix(round: Round, schools: list[Any], members: list[Any]) -> list[dict]:
+    """One row per school, one cell per group member: assigned, recused, conflict or free.
+
+    Conflicts are found in one query; only for the conflicting pairs does the
+    service word the reason, so the page does not run queries per cell.
+    """
+    assignments = {
+        (assignment.school_id, assignment.evaluator_id): assignment
+        for assignment in selectors.round_assignments(round=round)
+    }
+    declared = set(
+        ConflictOfInterest.objects.filter(
+            evaluator_id__in=[member.user_id for member in members],
+            school_id__in=[school.pk for school in schools],
+        ).values_list("school_id", "evaluator_id")
+    )
+    rows = []
+    for school in schools:
+        cells = []
+        for member in members:
+            assignment = assignments.get((school.pk, member.user_id))
+            cell: dict[str, Any] = {"member": member, "school": school, "reason": ""}
+            if assignment is not None and assignment.status == AssignmentStatus.RECUSED:
+                cell.update(status="recused", reason=assignment.recusal_reason)
+            elif assignment is not None:
+                cell["status"] = "assigned"
+            elif (school.pk, member.user_id) in declared or member.affiliated_school_id == (
+                school.pk
+            ):
+                cell["status"] = "conflict"
+                cell["reason"] = services.assignment_conflict_reason(
+                    round=round, school=school, evaluator=member.user
+                )
+            else:
+                cell["status"] = "free"
+            cells.append(cell)
+        rows.append({"school": school, "cells": cells})
+    return rows
+
+
+@signed_in
+@allowed(can_manage_rounds)
+def round_assignments(request: HttpRequest, round_id: int) -> HttpResponse:
+    """Schools in scope × group members; POST assigns one evaluator to one school.
+
+    A refused assignment (a conflict of interest among others) shows the
+    service's message on the form and writes nothing.
+    """
+    round = _round_or_404(round_id)
+    form = RoundAssignmentForm(request.POST or None, round=round)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assignment = services.assignment_create(
+                round=round,
+                actor=request.user,
+                school=form.cleaned_data["school"],
+                evaluator=form.cleaned_data["evaluator"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(user)s is assigned to %(school)s.")
+                % {"user": assignment.evaluator, "school": assignment.school.name_zh},
+            )
+            return redirect("rounds:assignments", round_id=round.pk)
+    schools = list(round.schools.order_by("code"))
+    members = list(selectors.round_group_members(round=round))
+    context = {
+        "round": round,
+        "deadline": phase_deadline(round),
+        "members": members,
+        "rows": _assignment_matrix(round, schools, members),
+        "form": form,
+        "closed": round.phase in ASSIGNMENTS_CLOSED_PHASES,
+    }
+    return render_page(request, "rounds/assignments.html", context)

@@ -1,4 +1,5 @@
-"""The bureau's round pages: list, detail, monitoring, advance, create, clone."""
+"""The bureau's round pages: list, detail, monitoring, advance, create, clone, the
+evaluation group and the assignments of evaluators to schools."""
 
 from __future__ import annotations
 
@@ -7,18 +8,25 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rounds import services
-from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, GroupMember, Indicator, PhaseWindow, Round
 from schools.models import Evidence
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet, SelfAssessment
-from tests.factories import SchoolFactory, UserFactory, make_framework, small_tree
+from tests.factories import (
+    SchoolFactory,
+    StaffMembershipFactory,
+    UserFactory,
+    make_framework,
+    make_round,
+    small_tree,
+)
 from tests.factories.scoring import scored_round
 from xm_eval.enums import Role
 from xm_eval.models import AuditEvent
@@ -266,3 +274,258 @@ def test_the_create_and_clone_forms_run_the_same_queries_for_3_and_12_schools(ad
         counts["clone"].append(queries(admin_client, reverse("rounds:clone", args=(round.pk,))))
     assert counts["create"][0] == counts["create"][1]
     assert counts["clone"][0] == counts["clone"][1]
+
+
+# ------------------------------------------------------ evaluation group, assignments
+
+
+def round_with_group(bureau_admin: Any, schools: int = 3) -> tuple[Round, list[Any], list[Any]]:
+    """A draft round with a leader, an evaluator affiliated with the first school, an
+    evaluator with a declared conflict at the second school, and one assignment recused."""
+    school_list = [SchoolFactory() for _ in range(schools)]
+    round = make_round(schools=school_list)
+    leader, affiliated, declared = (
+        UserFactory(username=f"r{round.pk}-{name}", roles=[Role.EVALUATOR])
+        for name in ("leader", "affiliated", "declared")
+    )
+    services.evaluation_group_member_add(
+        round=round, actor=bureau_admin, user=leader, role=GroupRole.LEADER
+    )
+    services.evaluation_group_member_add(
+        round=round,
+        actor=bureau_admin,
+        user=affiliated,
+        affiliation="第一校教师",
+        affiliated_school=school_list[0],
+    )
+    services.evaluation_group_member_add(round=round, actor=bureau_admin, user=declared)
+    services.conflict_record(
+        actor=bureau_admin, evaluator=declared, school=school_list[1], reason="其子女在该校就读"
+    )
+    services.assignment_create(
+        round=round, actor=bureau_admin, school=school_list[0], evaluator=leader
+    )
+    recused = services.assignment_create(
+        round=round, actor=bureau_admin, school=school_list[-1], evaluator=declared
+    )
+    services.assignment_recuse(assignment=recused, actor=bureau_admin, reason="本人申请回避")
+    return round, school_list, [leader, affiliated, declared]
+
+
+def cell_status(html: str, school: Any, user: Any) -> str:
+    marker = f'data-school="{school.code}" data-evaluator="{user.username}" data-status="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def test_the_group_page_lists_members_and_adds_an_evaluator(admin_client, bureau_admin):
+    round, schools, (leader, affiliated, _declared) = round_with_group(bureau_admin)
+    newcomer = UserFactory(username="new-expert", roles=[Role.EVALUATOR])
+    staff = StaffMembershipFactory(user__roles=[Role.SCHOOL_STAFF]).user
+    url = reverse("rounds:group", args=(round.pk,))
+    html = admin_client.get(url).content.decode()
+    assert "第一校教师" in html
+    assert schools[0].name_zh in html
+    # the choice lists people with an evaluating role who are not members yet
+    assert f'<option value="{newcomer.pk}">new-expert</option>' in html
+    assert f">{staff.username}</option>" not in html
+    assert f">{leader.username}</option>" not in html
+
+    response = admin_client.post(
+        url,
+        {
+            "user": newcomer.pk,
+            "role": GroupRole.EVALUATOR,
+            "affiliation": "  某职业技术学院  ",
+            "affiliated_school": schools[2].pk,
+        },
+    )
+    assert response["Location"] == url
+    member = GroupMember.objects.get(group__round=round, user=newcomer)
+    assert (member.role, member.affiliation, member.affiliated_school) == (
+        GroupRole.EVALUATOR,
+        "某职业技术学院",
+        schools[2],
+    )
+    assert AuditEvent.objects.filter(action="group_member.add", round_id=round.pk).count() == 4
+
+
+def test_a_second_leader_is_refused_with_the_services_message(admin_client, bureau_admin):
+    round, _schools, _members = round_with_group(bureau_admin)
+    newcomer = UserFactory(roles=[Role.GROUP_LEADER])
+    response = admin_client.post(
+        reverse("rounds:group", args=(round.pk,)),
+        {"user": newcomer.pk, "role": GroupRole.LEADER, "affiliation": ""},
+    )
+    assert response.status_code == 200
+    assert "The evaluation group already has a leader." in response.content.decode()
+    assert not GroupMember.objects.filter(user=newcomer).exists()
+
+
+def test_a_person_without_an_evaluating_role_cannot_join(admin_client, bureau_admin):
+    round, _schools, _members = round_with_group(bureau_admin)
+    staff = StaffMembershipFactory(user__roles=[Role.SCHOOL_STAFF]).user
+    response = admin_client.post(
+        reverse("rounds:group", args=(round.pk,)),
+        {"user": staff.pk, "role": GroupRole.EVALUATOR},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not GroupMember.objects.filter(user=staff).exists()
+
+
+def test_the_assignment_matrix_shows_assigned_recused_conflict_and_free(admin_client, bureau_admin):
+    round, schools, (leader, affiliated, declared) = round_with_group(bureau_admin)
+    html = admin_client.get(reverse("rounds:assignments", args=(round.pk,))).content.decode()
+    assert cell_status(html, schools[0], leader) == "assigned"
+    assert cell_status(html, schools[0], affiliated) == "conflict"
+    assert cell_status(html, schools[1], declared) == "conflict"
+    assert cell_status(html, schools[2], declared) == "recused"
+    assert cell_status(html, schools[1], leader) == "free"
+    assert "the evaluator&#x27;s affiliation is this school (第一校教师)" in html
+    assert "conflict of interest (Declared by the evaluator): 其子女在该校就读" in html
+    assert "本人申请回避" in html
+
+
+def test_a_free_pair_is_assigned(admin_client, bureau_admin):
+    round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+    url = reverse("rounds:assignments", args=(round.pk,))
+    response = admin_client.post(url, {"school": schools[1].pk, "evaluator": leader.pk})
+    assert response["Location"] == url
+    assignment = Assignment.objects.get(round=round, school=schools[1], evaluator=leader)
+    assert assignment.status == AssignmentStatus.ACTIVE
+    html = admin_client.get(url).content.decode()
+    assert cell_status(html, schools[1], leader) == "assigned"
+
+
+@pytest.mark.parametrize("who", ["affiliated", "declared"])
+def test_a_conflicting_assignment_is_refused_with_the_reason_and_writes_nothing(
+    admin_client, bureau_admin, who
+):
+    round, schools, (_leader, affiliated, declared) = round_with_group(bureau_admin)
+    evaluator, school, reason = {
+        "affiliated": (affiliated, schools[0], "the evaluator&#x27;s affiliation is this school"),
+        "declared": (declared, schools[1], "conflict of interest (Declared by the evaluator)"),
+    }[who]
+    before = (Assignment.objects.count(), AuditEvent.objects.count())
+    response = admin_client.post(
+        reverse("rounds:assignments", args=(round.pk,)),
+        {"school": school.pk, "evaluator": evaluator.pk},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"{evaluator.username} cannot be assigned to {school.name_zh}: {reason}" in html
+    assert (Assignment.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_a_school_out_of_scope_or_a_stranger_is_not_a_choice(admin_client, bureau_admin):
+    round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+    stranger = UserFactory(roles=[Role.EVALUATOR])
+    url = reverse("rounds:assignments", args=(round.pk,))
+    for data in (
+        {"school": SchoolFactory().pk, "evaluator": leader.pk},
+        {"school": schools[1].pk, "evaluator": stranger.pk},
+    ):
+        response = admin_client.post(url, data)
+        assert "Select a valid choice" in response.content.decode()
+    assert Assignment.objects.filter(round=round).count() == 2
+
+
+def test_assignments_cannot_change_once_results_are_published(admin_client, bureau_admin):
+    round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLISHED)
+    url = reverse("rounds:assignments", args=(round.pk,))
+    html = admin_client.get(url).content.decode()
+    assert 'class="assign"' not in html
+    response = admin_client.post(url, {"school": schools[1].pk, "evaluator": leader.pk})
+    assert "Assignments cannot change once results are published." in response.content.decode()
+    assert not Assignment.objects.filter(round=round, school=schools[1]).exists()
+
+
+def test_the_detail_page_links_the_group_and_assignments_for_the_admin_only(
+    admin_client, bureau_admin
+):
+    round, _schools, _members = round_with_group(bureau_admin)
+    links = (
+        reverse("rounds:group", args=(round.pk,)),
+        reverse("rounds:assignments", args=(round.pk,)),
+    )
+    html = admin_client.get(reverse("rounds:detail", args=(round.pk,))).content.decode()
+    assert all(link in html for link in links)
+    supervisor = signed_in(UserFactory(roles=[Role.SUPERVISOR]))
+    html = supervisor.get(reverse("rounds:detail", args=(round.pk,))).content.decode()
+    assert not any(link in html for link in links)
+
+
+ROLES = ("anonymous", "admin", "supervisor", "leader", "evaluator", "staff")
+
+
+def test_the_group_and_assignment_urls_answer_every_role_as_expected(bureau_admin):
+    """URL × role: only the bureau admin; everybody else 403, anonymous people sign in."""
+    round, schools, (leader, _affiliated, declared) = round_with_group(bureau_admin)
+    users = {
+        "admin": bureau_admin,
+        "supervisor": UserFactory(roles=[Role.SUPERVISOR]),
+        "leader": UserFactory(roles=[Role.GROUP_LEADER, Role.EVALUATOR]),
+        "evaluator": declared,
+        "staff": StaffMembershipFactory(school=schools[0], user__roles=[Role.SCHOOL_STAFF]).user,
+    }
+    login, page, action = 302, (302, 200, 403, 403, 403, 403), (302, 302, 403, 403, 403, 403)
+    assign = {"school": schools[1].pk, "evaluator": leader.pk}
+    add = {"user": users["leader"].pk, "role": GroupRole.EVALUATOR}
+    group_url = reverse("rounds:group", args=(round.pk,))
+    assignments_url = reverse("rounds:assignments", args=(round.pk,))
+    table = [
+        ("group page", "get", group_url, {}, page),
+        ("group, invalid form", "post", group_url, {}, page),
+        ("group, add a member", "post", group_url, add, action),
+        ("assignments page", "get", assignments_url, {}, page),
+        ("assignments, invalid form", "post", assignments_url, {}, page),
+        ("assignments, assign", "post", assignments_url, assign, action),
+        (
+            "assignments, unknown round",
+            "get",
+            reverse("rounds:assignments", args=(999_999,)),
+            {},
+            (login, 404, 403, 403, 403, 403),
+        ),
+        (
+            "group, unknown round",
+            "get",
+            reverse("rounds:group", args=(999_999,)),
+            {},
+            (login, 404, 403, 403, 403, 403),
+        ),
+    ]
+    wrong = []
+    for label, method, url, data, expected in table:
+        for role, status in zip(ROLES, expected, strict=True):
+            client = Client() if role == "anonymous" else signed_in(users[role])
+            with transaction.atomic():  # each request's writes are rolled back
+                response = getattr(client, method)(url, data)
+                transaction.set_rollback(True)
+            if response.status_code != status:
+                wrong.append(f"{label} as {role}: {response.status_code}, expected {status}")
+            elif role == "anonymous":
+                assert response["Location"].startswith(reverse("site:login"))
+    assert wrong == []
+
+
+def test_the_assignments_page_runs_the_same_queries_for_3_and_9_schools(admin_client, bureau_admin):
+    counts = []
+    for size in (3, 9):
+        round, _schools, _members = round_with_group(bureau_admin, schools=size)
+        counts.append(queries(admin_client, reverse("rounds:assignments", args=(round.pk,))))
+    assert counts[0] == counts[1]
+
+
+def test_the_group_page_runs_the_same_queries_for_3_and_9_members(admin_client, bureau_admin):
+    counts = []
+    for size in (3, 9):
+        round, _schools, _members = round_with_group(bureau_admin)
+        for _ in range(size - 3):
+            services.evaluation_group_member_add(
+                round=round, actor=bureau_admin, user=UserFactory(roles=[Role.EVALUATOR])
+            )
+        counts.append(queries(admin_client, reverse("rounds:group", args=(round.pk,))))
+    assert counts[0] == counts[1]
