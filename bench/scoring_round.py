@@ -169,8 +169,7 @@ def main() -> None:
     app.conf.broker_url = "memory://"
 
     with scratch_database():
-        from scoring.models import Score
-        from scoring.models import ResultSet
+        from scoring.models import ResultSet, Score
         from scoring.services import result_set_statistics_compute, round_results_compute
 
         started = time.perf_counter()

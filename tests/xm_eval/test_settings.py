@@ -1,10 +1,11 @@
-import pytest
 """Production settings refuse unsafe configuration; check --deploy is clean."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
