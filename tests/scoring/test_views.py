@@ -56,12 +56,14 @@ def test_the_ranking_shows_every_school_with_grade_subtotals_flags_and_charts(
     computed, bureau_admin
 ):
     round, result_set = computed
-    response = signed_in(bureau_admin).get(reverse("scoring:round", args=(round.pk,)))
+    response = signed_in(bureau_admin).get(
+        reverse("scoring:round", args=(round.pk,)), HTTP_ACCEPT_LANGUAGE="en"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     rows = list(ResultRow.objects.filter(result_set=result_set).select_related("school"))
     for row in rows:
-        assert row.school.name_zh in html
+        assert row.school.name_en in html  # the English page names schools in English
         assert explain_url(row) in html
         assert explain_url(row, "A") in html
         assert f">{row.total}</a>" in html
