@@ -369,17 +369,30 @@ def score_set(
     return score
 
 
+def _unanswered_points(*, framework_id: int, scores: Any) -> list[str]:
+    """Codes of the observation points ``scores`` (any layer's rows) leave unanswered.
+
+    An answer is points or "not applicable"; codes come in framework order.
+    """
+    answered = set(
+        scores.exclude(points__isnull=True, not_applicable=False).values_list(
+            "indicator_id", flat=True
+        )
+    )
+    return [
+        code
+        for pk, code in Indicator.objects.filter(framework_id=framework_id, children__isnull=True)
+        .order_by("order", "code")
+        .values_list("pk", "code")
+        if pk not in answered
+    ]
+
+
 def sheet_missing_points(*, sheet: ScoreSheet) -> list[str]:
     """Codes of the observation points the sheet has no answer for, in framework order."""
-    answered = set(
-        Score.objects.filter(sheet=sheet)
-        .exclude(points__isnull=True, not_applicable=False)
-        .values_list("indicator_id", flat=True)
+    return _unanswered_points(
+        framework_id=sheet.round.framework_id, scores=Score.objects.filter(sheet=sheet)
     )
-    leaves = Indicator.objects.filter(
-        framework_id=sheet.round.framework_id, children__isnull=True
-    ).order_by("order", "code")
-    return [leaf.code for leaf in leaves if leaf.pk not in answered]
 
 
 @transaction.atomic
@@ -488,20 +501,10 @@ def self_assessment_submit(*, round: Round, school: School, actor: Any) -> SelfA
     )
     if assessment.status == SheetStatus.SUBMITTED:
         _refuse(_("The self-assessment is submitted already."), "sheet_locked")
-    answered = set(
-        SelfScore.objects.filter(self_assessment=assessment)
-        .exclude(points__isnull=True, not_applicable=False)
-        .values_list("indicator_id", flat=True)
+    missing = _unanswered_points(
+        framework_id=round.framework_id,
+        scores=SelfScore.objects.filter(self_assessment=assessment),
     )
-    missing = [
-        code
-        for pk, code in Indicator.objects.filter(
-            framework_id=round.framework_id, children__isnull=True
-        )
-        .order_by("order", "code")
-        .values_list("pk", "code")
-        if pk not in answered
-    ]
     if missing:
         raise DomainError(
             _("%(count)d observation point(s) have no self score yet: %(codes)s.")
