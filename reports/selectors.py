@@ -226,12 +226,11 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
 
     expert = scoring_selectors.submitted_expert_scores_by_point(round=round, school_id=school_id)
     labels = _expert_labels(expert)
-    stored = row.indicator_scores or {}
     lines: list[ReportLine] = []
     for tree_row in _tree(indicators):
         indicator = tree_row[0]
-        node = stored.get(indicator.code, {})
-        score = _number(node.get("score"))
+        node = row.node(indicator.code)
+        score = _number(node.score)
         self_value = school_input.self_scores.get(indicator.code)
         self_na = self_value is engine.NOT_APPLICABLE
         self_score = None if self_na or self_value is None else _number(self_value)
@@ -246,9 +245,9 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
                 depth=tree_row[1],
                 is_leaf=tree_row[2],
                 score=score,
-                max_points=_number(node.get("max", indicator.max_points)),
-                status=node.get("status") or "",
-                layer=LAYER_ZH.get(node.get("layer") or "", ""),
+                max_points=indicator.max_points,
+                status=node.status,
+                layer=LAYER_ZH.get(node.layer or "", ""),
                 self_score=self_score,
                 self_not_applicable=self_na,
                 gap=gap,

@@ -147,7 +147,6 @@ def rectification_items_for(
     that is unqualified without any such item rectifies its overall result
     (pass mark: the lowest qualified total).
     """
-    scores = row.indicator_scores or {}
     parents = {indicator.parent_id for indicator in indicators}
     leaves = [indicator for indicator in indicators if indicator.pk not in parents]
     leaves.sort(key=lambda indicator: (indicator.order, indicator.code))
@@ -161,7 +160,7 @@ def rectification_items_for(
                     leaf.pk,
                     leaf.code,
                     RectificationItemKind.VETO_FAILED,
-                    _decimal(scores.get(leaf.code, {}).get("score")),
+                    _decimal(row.node(leaf.code).score),
                     leaf.max_points,
                     mark,
                 )
@@ -169,7 +168,7 @@ def rectification_items_for(
     for leaf in leaves:
         if leaf.code in vetoes:
             continue
-        score = _decimal(scores.get(leaf.code, {}).get("score"))
+        score = _decimal(row.node(leaf.code).score)
         mark = (leaf.max_points * RECTIFICATION_MARK_SHARE).quantize(TWO_PLACES, ROUND_HALF_UP)
         if score is not None and score < leaf.max_points * RECTIFICATION_MARK_SHARE:
             items.append(

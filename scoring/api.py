@@ -286,9 +286,7 @@ class SchoolResultView(generics.GenericAPIView):
                 "result_set": result_set_ref(result_set),
                 **ranking_item(row),
                 "dimensions": [dimension_item(i) for i in indicators if i.parent_id is None],
-                "indicators": indicator_results(
-                    indicators=indicators, scores=row.indicator_scores or {}
-                ),
+                "indicators": indicator_results(indicators=indicators, row=row),
             }
         )
 

@@ -50,12 +50,12 @@ Policies (where DESIGN.md section 4 leaves a choice, this module decides):
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum, StrEnum
 from types import MappingProxyType
-from typing import Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 __all__ = [
     "DEFAULT_GRADE_BANDS",
@@ -101,6 +101,7 @@ DEFAULT_GRADE_BANDS: Final[tuple[tuple[str, Decimal], ...]] = (
 
 TWO_PLACES: Final = Decimal("0.01")
 _ZERO: Final = Decimal(0)
+_NONE_TYPE: Final = type(None)
 _EMPTY: Final[Mapping] = MappingProxyType({})
 
 
@@ -230,6 +231,10 @@ class EvaluatorScore:
     evaluator_id: int
     points: Decimal | None
     not_applicable: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpack as ``(evaluator_id, points, not_applicable)``, like :class:`ScoreRow`."""
+        return iter((self.evaluator_id, self.points, self.not_applicable))
 
     def __post_init__(self) -> None:
         if self.points is not None:
@@ -818,30 +823,45 @@ def _score_school(
     uncovered_missing = False
 
     scored_status, na_status = NodeStatus.SCORED, NodeStatus.NOT_APPLICABLE
+    audit_layer, consensus_layer, expert_layer = Layer.AUDIT, Layer.CONSENSUS, Layer.EXPERT
     for li in plan.leaves:
         code = codes[li]
         top = maxes[li]
-        pts: list[Decimal] = []
-        ids: set[int] = set()
-        na = 0
-        for s in expert.get(code, ()):
-            if s.not_applicable:
-                na += 1
-                ids.add(s.evaluator_id)
-            elif s.points is not None:
-                pts.append(s.points)
-                ids.add(s.evaluator_id)
-        n = len(pts)
-        if len(ids) != n + na:
-            raise ValueError(f"school {sid}, leaf {code}: an evaluator scored it twice")
-        if n and (min(pts) < 0 or max(pts) > top):
-            raise ValueError(f"school {sid}, leaf {code}: expert points outside 0..{top}")
+        scores = expert.get(code)
+        if scores:
+            # columns of (evaluator, points, not applicable), cut without a loop
+            evaluators, given, flags = zip(*scores, strict=True)
+            if any(flags) or not all(given) and _NONE_TYPE in map(type, given):
+                # a not-applicable mark or a blank among them: count the answers only
+                # (``all`` is the quick test; it is false for a zero too, and
+                # ``None in given`` would compare every Decimal with None, slowly)
+                pts = [
+                    p for p, flag in zip(given, flags, strict=True) if not flag and p is not None
+                ]
+                answered = [
+                    e
+                    for e, p, flag in zip(evaluators, given, flags, strict=True)
+                    if flag or p is not None
+                ]
+                na = len(answered) - len(pts)
+            else:
+                pts, answered, na = list(given), evaluators, 0
+            ids = set(answered)
+            if len(ids) != len(answered):
+                raise ValueError(f"school {sid}, leaf {code}: an evaluator scored it twice")
+            n = len(pts)
+            if n:
+                pts.sort()
+                if pts[0] < 0 or pts[-1] > top:
+                    raise ValueError(f"school {sid}, leaf {code}: expert points outside 0..{top}")
+        else:
+            pts, ids, n, na = [], set(), 0, 0
 
         override = audit.get(code)
-        layer = Layer.AUDIT
+        layer = audit_layer
         if override is None:
             override = consensus.get(code)
-            layer = Layer.CONSENSUS
+            layer = consensus_layer
         if expected:
             gone = expected.difference(ids)
             if gone:
@@ -857,18 +877,17 @@ def _score_school(
                 if not _ZERO <= value <= top:
                     raise ValueError(f"school {sid}, leaf {code}: {layer} points outside 0..{top}")
         elif 2 * na > n + na:
-            value, status, layer = None, na_status, Layer.EXPERT
+            value, status, layer = None, na_status, expert_layer
         elif not n:
             value, status, layer = _ZERO, NodeStatus.NOT_SCORED, None
             not_scored.append(code)
         else:
-            layer, status = Layer.EXPERT, scored_status
+            layer, status = expert_layer, scored_status
             if method is Method.MEAN or n < trim_min and method is Method.TRIMMED_MEAN:
                 value = sum(pts) / n
             elif method is Method.MEDIAN:
-                value = _median(sorted(pts))
+                value = _median(pts)  # sorted above
             else:
-                pts.sort()
                 value = sum(pts[1:-1]) / (n - 2)
         values[li] = value
         results[code] = NodeResult(code, top, value, status, layer)

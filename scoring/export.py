@@ -236,15 +236,14 @@ def score_matrix_workbook(*, result_set: ResultSet) -> bytes:
     )
     for row in rows:
         school_input = inputs[row.pk]
-        stored = row.indicator_scores or {}
         for leaf in leaves:
             given: list[Any] = [None] * len(evaluator_ids)
             for score in school_input.expert_scores.get(leaf.code, ()):
                 given[position[score.evaluator_id]] = (
                     "N/A" if score.not_applicable else score.points
                 )
-            node = stored.get(leaf.code, {})
-            final = "N/A" if node.get("status") == "not_applicable" else _number(node.get("score"))
+            node = row.node(leaf.code)
+            final = "N/A" if node.status == "not_applicable" else _number(node.score)
             sheet.append(
                 _row(
                     sheet,
@@ -256,7 +255,7 @@ def score_matrix_workbook(*, result_set: ResultSet) -> bytes:
                         leaf.max_points,
                         *given,
                         final,
-                        LAYER_ZH.get(node.get("layer") or "", ""),
+                        LAYER_ZH.get(node.layer or "", ""),
                     ],
                     formats,
                 )

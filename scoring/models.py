@@ -6,6 +6,7 @@ itself refuses points outside 0 … maximum.
 """
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -358,6 +359,10 @@ class ResultRow(models.Model):
     rank_note = models.CharField(_("ranking note"), max_length=255, blank=True)
     veto_failed = RowJSONField(_("failed veto items"), default=list, blank=True)
     dimension_subtotals = RowJSONField(_("dimension subtotals"), default=dict)
+    # Every node of the tree: code → [score, status, layer], the score rounded
+    # to two places as text (null when not applicable), the layer that won on
+    # an observation point (null on parents). Read it through ``node()``, which
+    # also reads the first format (code → {"score", "max", "status", "layer"}).
     indicator_scores = RowJSONField(_("indicator scores"), default=dict)
     self_gap = RowJSONField(_("self vs expert gap"), default=dict)
     is_complete = models.BooleanField(_("complete"), default=True)
@@ -386,6 +391,27 @@ class ResultRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school}: {self.total}"
+
+    def node(self, code: str) -> "StoredNode":
+        """What this row stored for one indicator; empty when it has no such node."""
+        found = (self.indicator_scores or {}).get(code)
+        if found is None:
+            return EMPTY_NODE
+        if isinstance(found, dict):  # the first format, kept readable
+            return StoredNode(found.get("score"), found.get("status") or "", found.get("layer"))
+        score, status, layer = found
+        return StoredNode(score, status, layer)
+
+
+class StoredNode(NamedTuple):
+    """One indicator's stored figures in a result row."""
+
+    score: str | None  # rounded half up to two places, as text; None when not applicable
+    status: str  # a scoring.engine.NodeStatus value; "" when the row has no such node
+    layer: str | None  # the layer that won on an observation point; None on parents
+
+
+EMPTY_NODE = StoredNode(None, "", None)
 
 
 # ------------------------------------------------- public notice and objections

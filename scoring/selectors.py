@@ -13,6 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -105,13 +108,31 @@ class RoundInputs:
 
 @dataclass(slots=True)
 class _SchoolRows:
-    """The raw rows that went into one school's figures, as loaded."""
+    """The raw rows that went into one school's figures, as loaded.
 
-    expert: list = field(default_factory=list)  # (school, evaluator, indicator, points, n/a)
+    Expert scores are kept a sheet at a time, as parallel columns in the
+    order of the indicator ids: (evaluator, indicator ids, points as text,
+    not-applicable flags). Compact to store and quick to turn into the
+    engine's input.
+    """
+
+    sheets: list = field(default_factory=list)
     consensus: list = field(default_factory=list)  # (school, indicator, points, n/a, text)
     audit: list = field(default_factory=list)
     self_scores: list = field(default_factory=list)  # (school, indicator, points, n/a)
     expected: list = field(default_factory=list)  # evaluator ids
+
+
+class _Decimals(dict):
+    """Points text → Decimal, each distinct text converted once (a round has few)."""
+
+    def __missing__(self, text: str | None) -> Decimal | None:
+        value = None if text is None else Decimal(text)
+        self[text] = value
+        return value
+
+
+_SHEET = itemgetter(0, 1)
 
 
 def round_engine_inputs(*, round: Round) -> RoundInputs:
@@ -119,10 +140,11 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
 
     Counts only submitted score sheets of active (not recused) assignments;
     an assigned evaluator whose sheet is missing or still a draft is expected,
-    so the engine lists their scores as missing. Self scores come from
-    submitted self-assessments only. The rows kept for each school are also
-    returned compressed, so a stored result can be explained later exactly as
-    it was computed.
+    so the engine lists their scores as missing. A blank row (neither points
+    nor not applicable) is no answer. Self scores come from submitted
+    self-assessments only. The rows kept for each school are also returned
+    compressed, so a stored result can be explained later exactly as it was
+    computed.
     """
     framework, code_of = engine_framework(round=round)
     schools = list(round.schools.order_by("code").values_list("id", "ranking_group"))
@@ -136,11 +158,14 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
         if school_id in rows:
             rows[school_id].expected = sorted(ids)
 
-    # Points arrive as text: that is what the stored snapshot keeps, and the
-    # one Decimal per score is made from it while building the engine input.
-    for row in (
+    # One sheet's rows arrive together, in indicator order (the order of the
+    # unique index), and are cut into columns without a Python loop per
+    # score. Points arrive as text: that is what the snapshot keeps.
+    scores = (
         Score.objects.filter(sheet__round=round, sheet__status=SheetStatus.SUBMITTED)
+        .filter(Q(points__isnull=False) | Q(not_applicable=True))
         .annotate(points_text=Cast("points", output_field=CharField()))
+        .order_by("sheet_id", "indicator_id")
         .values_list(
             "sheet__school_id",
             "sheet__evaluator_id",
@@ -148,11 +173,12 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
             "points_text",
             "not_applicable",
         )
-    ):
-        school_id = row[0]
-        # a recused evaluator's sheet no longer counts; a blank row is no answer
-        if row[1] in expected.get(school_id, ()) and (row[3] is not None or row[4]):
-            rows[school_id].expert.append(row)
+    )
+    for (school_id, evaluator_id), sheet in groupby(scores, key=_SHEET):
+        # a recused evaluator's sheet no longer counts
+        if evaluator_id in expected.get(school_id, ()):
+            _school, _evaluator, indicators, points, flags = zip(*sheet, strict=True)
+            rows[school_id].sheets.append((evaluator_id, indicators, points, flags))
 
     for row in ConsensusScore.objects.filter(round=round).values_list(
         "school_id", "indicator_id", "points", "not_applicable", "justification"
@@ -170,25 +196,50 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
         if row[0] in rows:
             rows[row[0]].self_scores.append(row)
 
+    decimals = _Decimals()
     inputs = tuple(
-        _school_input(school_id, group, rows[school_id], code_of) for school_id, group in schools
+        _school_input(school_id, group, rows[school_id], code_of, decimals)
+        for school_id, group in schools
     )
     snapshots = {school_id: _compress(rows[school_id]) for school_id, _group in schools}
     return RoundInputs(framework, engine_config(round=round), inputs, snapshots)
 
 
+# An unchecked ScoreRow straight from a (evaluator, points, n/a) tuple: the
+# loader builds 300,000 of them for a large round, and the rows are already
+# of the right shape (Decimal points within range, from the database).
+_score_row = partial(tuple.__new__, engine.ScoreRow)
+
+
 def _school_input(
-    school_id: int, group: str, rows: _SchoolRows, code_of: dict[int, str]
+    school_id: int,
+    group: str,
+    rows: _SchoolRows,
+    code_of: dict[int, str],
+    decimals: _Decimals | None = None,
 ) -> engine.SchoolInput:
     """Turn one school's raw rows into the engine's input (the one place that does)."""
-    # The hot loop of a large round (one pass per score): names bound locally.
-    score_row, decimal = engine.ScoreRow, Decimal
-    expert: dict[str, list] = defaultdict(list)
-    for _school, evaluator_id, indicator_id, points, not_applicable in rows.expert:
-        # expert points are kept as text (see round_engine_inputs)
-        expert[code_of[indicator_id]].append(
-            score_row(evaluator_id, None if not_applicable else decimal(points), not_applicable)
-        )
+    decimals = _Decimals() if decimals is None else decimals
+    sheets = rows.sheets
+    expert: dict[str, tuple] = {}
+    if sheets and all(sheet[1] == sheets[0][1] for sheet in sheets):
+        # Every sheet answered the same points (the usual case): a leaf's
+        # scores are one column across the sheets, cut without a loop per score.
+        evaluators = [sheet[0] for sheet in sheets]
+        points = zip(*(map(decimals.__getitem__, sheet[2]) for sheet in sheets), strict=True)
+        flags = zip(*(sheet[3] for sheet in sheets), strict=True)
+        for indicator_id, given, not_applicable in zip(sheets[0][1], points, flags, strict=True):
+            expert[code_of[indicator_id]] = tuple(
+                map(_score_row, zip(evaluators, given, not_applicable, strict=True))
+            )
+    else:
+        grouped: dict[str, list] = defaultdict(list)
+        for evaluator_id, indicators, points, flags in sheets:
+            for indicator_id, text, not_applicable in zip(indicators, points, flags, strict=True):
+                grouped[code_of[indicator_id]].append(
+                    _score_row((evaluator_id, decimals[text], not_applicable))
+                )
+        expert = {code: tuple(given) for code, given in grouped.items()}
 
     def overrides(found: list) -> dict[str, engine.OverrideScore]:
         return {
@@ -207,7 +258,7 @@ def _school_input(
     return engine.SchoolInput(
         school_id=school_id,
         group=group,
-        expert_scores={code: tuple(given) for code, given in expert.items()},
+        expert_scores=expert,
         consensus_scores=overrides(rows.consensus),
         audit_scores=overrides(rows.audit),
         self_scores=self_scores,
@@ -215,9 +266,13 @@ def _school_input(
     )
 
 
+SNAPSHOT_VERSION = 2
+
+
 def _compress(rows: _SchoolRows) -> bytes:
     payload = {
-        "expert": rows.expert,
+        "v": SNAPSHOT_VERSION,
+        "sheets": rows.sheets,
         "consensus": rows.consensus,
         "audit": rows.audit,
         "self": rows.self_scores,
@@ -234,8 +289,21 @@ def _decompress(blob: bytes) -> _SchoolRows:
     def dec(value: str | None) -> Decimal | None:
         return None if value is None else Decimal(value)
 
+    if payload.get("v") == SNAPSHOT_VERSION:
+        sheets = [
+            (evaluator_id, tuple(indicators), tuple(points), tuple(flags))
+            for evaluator_id, indicators, points, flags in payload["sheets"]
+        ]
+    else:  # the first format: one (school, evaluator, indicator, points, n/a) row a score
+        by_evaluator: dict[int, list] = defaultdict(list)
+        for _school, evaluator_id, indicator_id, points, not_applicable in payload["expert"]:
+            by_evaluator[evaluator_id].append((indicator_id, points, not_applicable))
+        sheets = [
+            (evaluator_id, *zip(*sorted(found), strict=True))
+            for evaluator_id, found in sorted(by_evaluator.items())
+        ]
     return _SchoolRows(
-        expert=payload["expert"],  # points stay text, as when loaded
+        sheets=sheets,  # points stay text, as when loaded
         consensus=[(s, i, dec(p), na, t) for s, i, p, na, t in payload["consensus"]],
         audit=[(s, i, dec(p), na, t) for s, i, p, na, t in payload["audit"]],
         self_scores=[(s, i, dec(p), na) for s, i, p, na in payload["self"]],

@@ -506,13 +506,11 @@ class SchoolResultSerializer(RankingRowSerializer):
     indicators = IndicatorResultSerializer(many=True)
 
 
-def indicator_results(
-    *, indicators: list[Indicator], scores: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
+def indicator_results(*, indicators: list[Indicator], row: ResultRow) -> list[dict[str, Any]]:
     """Every node of the tree, in framework order, with what the row stored for it."""
     items = []
     for indicator in indicators:
-        stored = scores.get(indicator.code) or {}
+        stored = row.node(indicator.code)
         items.append(
             {
                 "code": indicator.code,
@@ -520,10 +518,10 @@ def indicator_results(
                 "level": indicator.level,
                 "title_zh": indicator.title_zh,
                 "title_en": indicator.title_en,
-                "max": stored.get("max", str(indicator.max_points)),
-                "score": stored.get("score"),
-                "status": stored.get("status"),
-                "layer": stored.get("layer"),
+                "max": str(indicator.max_points),
+                "score": stored.score,
+                "status": stored.status or None,
+                "layer": stored.layer,
             }
         )
     return items

@@ -53,14 +53,13 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _node_scores(school: engine.SchoolResult) -> dict[str, dict[str, Any]]:
+def _node_scores(school: engine.SchoolResult) -> dict[str, list[Any]]:
+    """Every node as [score, status, layer] (see ``ResultRow.indicator_scores``).
+
+    Status and layer are string enums, stored as their values.
+    """
     return {
-        code: {
-            "score": _text(node.score),
-            "max": str(node.max_points),
-            "status": node.status.value,
-            "layer": node.layer.value if node.layer else None,
-        }
+        code: [None if node.score_exact is None else str(node.score), node.status, node.layer]
         for code, node in school.nodes.items()
     }
 
@@ -147,6 +146,30 @@ def round_results_compute(*, round: Round, actor: AbstractBaseUser | None) -> Re
     with _cyclic_gc_paused():
         inputs = selectors.round_engine_inputs(round=round)
         result = engine.compute_round(inputs.framework, inputs.schools, inputs.config)
+        result_set = _result_set_store(round=round, inputs=inputs, result=result, actor=actor)
+    transaction.on_commit(lambda: _enqueue_statistics(result_set.pk), robust=True)
+    audit_record(
+        actor=actor,
+        action="result_set.compute",
+        obj=result_set,
+        after={
+            "version": result_set.version,
+            "schools": len(result.schools),
+            "missing_scores": len(result.missing),
+        },
+        round_id=round.pk,
+    )
+    return result_set
+
+
+def _result_set_store(
+    *,
+    round: Round,
+    inputs: selectors.RoundInputs,
+    result: engine.RoundResult,
+    actor: AbstractBaseUser | None,
+) -> ResultSet:
+    """Insert the next ResultSet version of ``round`` and its rows, in bulk."""
     latest = ResultSet.objects.filter(round=round).aggregate(latest=Max("version"))["latest"]
     result_set = ResultSet.objects.create(
         round=round,
@@ -185,18 +208,6 @@ def round_results_compute(*, round: Round, actor: AbstractBaseUser | None) -> Re
             for school in result.schools
         ],
         batch_size=500,
-    )
-    transaction.on_commit(lambda: _enqueue_statistics(result_set.pk), robust=True)
-    audit_record(
-        actor=actor,
-        action="result_set.compute",
-        obj=result_set,
-        after={
-            "version": result_set.version,
-            "schools": len(result.schools),
-            "missing_scores": len(result.missing),
-        },
-        round_id=round.pk,
     )
     return result_set
 

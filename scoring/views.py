@@ -400,17 +400,17 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
     values = [_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions]
     nodes = []
     for indicator, depth, is_leaf in _tree(indicators):
-        stored = (row.indicator_scores or {}).get(indicator.code, {})
+        stored = row.node(indicator.code)
         nodes.append(
             {
                 "indicator": indicator,
                 "title": _title(indicator),
                 "depth": depth,
                 "is_leaf": is_leaf,
-                "score": _number(stored.get("score")),
-                "max": stored.get("max", indicator.max_points),
-                "status": stored.get("status"),
-                "layer": LAYERS.get(stored.get("layer") or ""),
+                "score": _number(stored.score),
+                "max": indicator.max_points,
+                "status": stored.status or None,
+                "layer": LAYERS.get(stored.layer or ""),
                 "self_gap": _number((row.self_gap or {}).get(indicator.code))
                 if depth == 0
                 else None,

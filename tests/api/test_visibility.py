@@ -165,7 +165,7 @@ def test_a_school_result_has_every_indicator_subtotal(world):
     by_code = {item["code"]: item for item in body["indicators"]}
     assert set(by_code) == set(row.indicator_scores)
     assert by_code["A1"]["parent_code"] == "A"
-    assert by_code["A1.1"]["score"] == row.indicator_scores["A1.1"]["score"]
+    assert by_code["A1.1"]["score"] == row.node("A1.1").score
     assert body["dimension_subtotals"] == row.dimension_subtotals
 
 

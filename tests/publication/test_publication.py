@@ -353,7 +353,7 @@ def test_an_upheld_objection_yields_a_new_version_and_the_old_one_stays(bureau_a
     assert audit.points == Decimal("0.00")
     new_row = ResultRow.objects.get(result_set=new, school=target)
     old_row = ResultRow.objects.get(result_set=old, school=target)
-    assert new_row.indicator_scores["B1.1"]["score"] == "0.00"
+    assert new_row.node("B1.1").score == "0.00"
     assert new_row.total < old_row.total
     assert AuditEvent.objects.filter(action="audit_score.set_objection").count() == 1
 

@@ -123,3 +123,22 @@ def test_self_and_audit_scores_are_range_checked_too(sheet):
         )
     assert SelfScore.objects.count() == 0
     assert AuditScore.objects.count() == 0
+
+
+def test_a_row_reads_its_nodes_in_both_stored_formats():
+    from scoring.models import EMPTY_NODE, ResultRow
+
+    row = ResultRow(
+        indicator_scores={
+            "A": ["20.70", "scored", None],
+            "A1.1": [None, "not_applicable", "expert"],
+            # the first format, as rows computed before the compact one hold it
+            "B": {"score": "3.00", "max": "12.50", "status": "scored", "layer": "audit"},
+        }
+    )
+    assert row.node("A") == ("20.70", "scored", None)
+    assert row.node("A1.1").status == "not_applicable"
+    assert row.node("A1.1").score is None
+    assert row.node("B") == ("3.00", "scored", "audit")
+    assert row.node("Z9") is EMPTY_NODE
+    assert ResultRow().node("A") == (None, "", None)

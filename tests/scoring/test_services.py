@@ -56,7 +56,7 @@ def test_rows_hold_totals_ranks_and_subtotals(bureau_admin):
         subtotals = [Decimal(v) for v in row.dimension_subtotals.values()]
         assert list(row.dimension_subtotals) == ["A", "B", "C", "D"]
         assert abs(sum(subtotals) - row.total) <= Decimal("0.02")
-        assert row.indicator_scores["A1.1"]["layer"] == "expert"
+        assert row.node("A1.1").layer == "expert"
         assert row.is_complete
 
 
@@ -75,12 +75,8 @@ def test_an_audit_score_overrides_and_the_explanation_says_why(bureau_admin):
     )
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
     row = ResultRow.objects.get(result_set=result_set, school=school)
-    assert row.indicator_scores["B1.2"] == {
-        "score": "3.00",
-        "max": "12.50",
-        "status": "scored",
-        "layer": "audit",
-    }
+    assert row.indicator_scores["B1.2"] == ["3.00", "scored", "audit"]
+    assert row.node("B1.2") == ("3.00", "scored", "audit")
     explanation = selectors.result_row_explain(row=row, code="B1.2")
     assert explanation.justification == "复核发现课程开出率不足"
     assert len(explanation.expert.used) == 5
