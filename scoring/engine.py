@@ -81,6 +81,7 @@ __all__ = [
     "RoundResult",
     "SchoolInput",
     "SchoolResult",
+    "ScoreColumns",
     "ScoreRow",
     "compute_round",
     "consolidate_expert_scores",
@@ -265,6 +266,30 @@ class ScoreRow(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreColumns:
+    """One leaf's expert scores as three parallel columns: the loaders' form.
+
+    The same scores as a tuple of :class:`ScoreRow` (iterating gives those rows), kept
+    as columns because the engine reads them by column and a large round holds 300,000
+    scores: no object per score is built. Same caveat as ``ScoreRow``: the points are
+    ``Decimal`` within range, as read from the database.
+    """
+
+    evaluator_ids: tuple[int, ...]
+    points: tuple[Decimal | None, ...]
+    not_applicable: tuple[bool, ...]
+
+    def __iter__(self) -> Iterator[ScoreRow]:
+        return map(
+            ScoreRow._make,
+            zip(self.evaluator_ids, self.points, self.not_applicable, strict=True),
+        )
+
+    def __len__(self) -> int:
+        return len(self.evaluator_ids)
+
+
+@dataclass(frozen=True, slots=True)
 class OverrideScore:
     """A leader's consensus or a bureau audit score; the justification is mandatory."""
 
@@ -287,7 +312,7 @@ class SchoolInput:
 
     school_id: int
     group: str = ""
-    expert_scores: Mapping[str, tuple[EvaluatorScore | ScoreRow, ...]] = field(
+    expert_scores: Mapping[str, ScoreColumns | tuple[EvaluatorScore | ScoreRow, ...]] = field(
         default_factory=_empty
     )
     consensus_scores: Mapping[str, OverrideScore] = field(default_factory=_empty)
@@ -830,7 +855,14 @@ def _score_school(
         scores = expert.get(code)
         if scores:
             # columns of (evaluator, points, not applicable), cut without a loop
-            evaluators, given, flags = zip(*scores, strict=True)
+            if type(scores) is ScoreColumns:
+                evaluators, given, flags = (
+                    scores.evaluator_ids,
+                    scores.points,
+                    scores.not_applicable,
+                )
+            else:
+                evaluators, given, flags = zip(*scores, strict=True)
             if any(flags) or not all(given) and _NONE_TYPE in map(type, given):
                 # a not-applicable mark or a blank among them: count the answers only
                 # (``all`` is the quick test; it is false for a zero too, and

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -205,12 +204,6 @@ def round_engine_inputs(*, round: Round) -> RoundInputs:
     return RoundInputs(framework, engine_config(round=round), inputs, snapshots)
 
 
-# An unchecked ScoreRow straight from a (evaluator, points, n/a) tuple: the
-# loader builds 300,000 of them for a large round, and the rows are already
-# of the right shape (Decimal points within range, from the database).
-_score_row = partial(tuple.__new__, engine.ScoreRow)
-
-
 def _school_input(
     school_id: int,
     group: str,
@@ -225,19 +218,18 @@ def _school_input(
     if sheets and all(sheet[1] == sheets[0][1] for sheet in sheets):
         # Every sheet answered the same points (the usual case): a leaf's
         # scores are one column across the sheets, cut without a loop per score.
-        evaluators = [sheet[0] for sheet in sheets]
+        evaluators = tuple(sheet[0] for sheet in sheets)
         points = zip(*(map(decimals.__getitem__, sheet[2]) for sheet in sheets), strict=True)
         flags = zip(*(sheet[3] for sheet in sheets), strict=True)
+        columns = engine.ScoreColumns
         for indicator_id, given, not_applicable in zip(sheets[0][1], points, flags, strict=True):
-            expert[code_of[indicator_id]] = tuple(
-                map(_score_row, zip(evaluators, given, not_applicable, strict=True))
-            )
+            expert[code_of[indicator_id]] = columns(evaluators, given, not_applicable)
     else:
         grouped: dict[str, list] = defaultdict(list)
         for evaluator_id, indicators, points, flags in sheets:
             for indicator_id, text, not_applicable in zip(indicators, points, flags, strict=True):
                 grouped[code_of[indicator_id]].append(
-                    _score_row((evaluator_id, decimals[text], not_applicable))
+                    engine.ScoreRow(evaluator_id, decimals[text], not_applicable)
                 )
         expert = {code: tuple(given) for code, given in grouped.items()}
 

@@ -30,6 +30,8 @@ from scoring.engine import (
     RollupMode,
     RoundConfig,
     SchoolInput,
+    ScoreColumns,
+    ScoreRow,
     compute_round,
     consolidate_expert_scores,
     explain,
@@ -774,6 +776,43 @@ def test_permuting_evaluators_changes_nothing(case, rnd: random.Random):
     for s in before.schools:
         for leaf in leaves_of(fw):
             assert explain(after, s.school_id, leaf.code) == explain(before, s.school_id, leaf.code)
+
+
+@PROPERTY_SETTINGS
+@given(rounds())
+def test_scores_given_as_columns_compute_and_explain_the_same(case):
+    """The loaders' column form is the same input as a tuple of scores, to the digit."""
+    fw, schools, config = case
+    as_columns = [
+        SchoolInput(
+            school_id=s.school_id,
+            group=s.group,
+            expert_scores={
+                code: ScoreColumns(
+                    tuple(r.evaluator_id for r in row),
+                    tuple(r.points for r in row),
+                    tuple(r.not_applicable for r in row),
+                )
+                for code, row in s.expert_scores.items()
+            },
+            consensus_scores=s.consensus_scores,
+            expected_evaluator_ids=s.expected_evaluator_ids,
+        )
+        for s in schools
+    ]
+    before = compute_round(fw, schools, config)
+    after = compute_round(fw, as_columns, config)
+    assert after.schools == before.schools
+    assert after.missing == before.missing
+    for s in before.schools:
+        for leaf in leaves_of(fw):
+            assert explain(after, s.school_id, leaf.code) == explain(before, s.school_id, leaf.code)
+
+
+def test_score_columns_iterate_as_score_rows():
+    columns = ScoreColumns((7, 9), (D("1.5"), None), (False, True))
+    assert len(columns) == 2
+    assert list(columns) == [ScoreRow(7, D("1.5"), False), ScoreRow(9, None, True)]
 
 
 @given(

@@ -142,3 +142,41 @@ def test_compute_runs_a_constant_number_of_queries(bureau_admin):
     large = count_compute_queries(20, bureau_admin)
     assert small == large
     assert small <= 18
+
+
+def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin):
+    """Rows computed before the column snapshot keep one row per score; both read alike."""
+    import json
+    import zlib
+
+    from scoring import engine
+
+    round = scored_round(schools=2, skip={(0, 1, "C1.1")})  # one school with a gap
+    result_set = services.round_results_compute(round=round, actor=bureau_admin)
+    framework, code_of = selectors.engine_framework(round=round)
+    config = selectors.stored_config(result_set=result_set)
+    for row in ResultRow.objects.filter(result_set=result_set):
+        payload = json.loads(zlib.decompress(row.inputs))
+        assert payload["v"] == 2
+        first = {
+            "expert": [
+                [row.school_id, evaluator_id, indicator_id, points, not_applicable]
+                for evaluator_id, indicators, all_points, flags in payload["sheets"]
+                for indicator_id, points, not_applicable in zip(
+                    indicators, all_points, flags, strict=True
+                )
+            ],
+            **{key: payload[key] for key in ("consensus", "audit", "self", "expected")},
+        }
+        old = ResultRow(school_id=row.school_id, group=row.group)
+        old.inputs = zlib.compress(json.dumps(first).encode())
+        now = selectors.stored_school_input(row=row, code_of=code_of)
+        then = selectors.stored_school_input(row=old, code_of=code_of)
+        computed = engine.compute_round(framework, [now], config)
+        computed_then = engine.compute_round(framework, [then], config)
+        assert computed.schools == computed_then.schools
+        assert computed.missing == computed_then.missing
+        for code in ("A", "C1.1", "B1.2"):
+            assert engine.explain(computed, row.school_id, code) == engine.explain(
+                computed_then, row.school_id, code
+            )
