@@ -269,10 +269,10 @@ class ScoreRow(NamedTuple):
 class ScoreColumns:
     """One leaf's expert scores as three parallel columns: the loaders' form.
 
-    The same scores as a tuple of :class:`ScoreRow` (iterating gives those rows), kept
-    as columns because the engine reads them by column and a large round holds 300,000
-    scores: no object per score is built. Same caveat as ``ScoreRow``: the points are
-    ``Decimal`` within range, as read from the database.
+    The same scores as a tuple of :class:`ScoreRow` (iterating or indexing gives those
+    rows), kept as columns because the engine reads them by column and a large round
+    holds 300,000 scores: no object per score is built. Same caveat as ``ScoreRow``:
+    the points are ``Decimal`` within range, as read from the database.
     """
 
     evaluator_ids: tuple[int, ...]
@@ -287,6 +287,9 @@ class ScoreColumns:
 
     def __len__(self) -> int:
         return len(self.evaluator_ids)
+
+    def __getitem__(self, index: int) -> ScoreRow:
+        return ScoreRow(self.evaluator_ids[index], self.points[index], self.not_applicable[index])
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from scoring.engine import (
     OverrideScore,
     RoundConfig,
     SchoolInput,
+    ScoreColumns,
     compute_round,
 )
 
@@ -314,6 +315,31 @@ def test_fast_path_equals_the_decimal_reference(result):
     # whole cents: the fast path answers itself (None would mean the reference stood in)
     assert (_fast_round_consistency(result) is not None) == numeric
     same_report(result)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(consistency_rounds())
+def test_scores_given_as_columns_give_the_same_statistics(result):
+    """Stored result sets hand their scores over as ScoreColumns (the loader's form)."""
+    as_columns = [
+        SchoolInput(
+            school_id=inp.school_id,
+            expert_scores={
+                code: ScoreColumns(
+                    tuple(s.evaluator_id for s in row),
+                    tuple(s.points for s in row),
+                    tuple(s.not_applicable for s in row),
+                )
+                for code, row in inp.expert_scores.items()
+            },
+            consensus_scores=inp.consensus_scores,
+            audit_scores=inp.audit_scores,
+            expected_evaluator_ids=inp.expected_evaluator_ids,
+        )
+        for inp in result.inputs.values()
+    ]
+    again = compute_round(result.framework, as_columns, result.config)
+    assert repr(same_report(again)) == repr(round_consistency(result))
 
 
 def test_fast_path_on_a_larger_random_round():

@@ -813,6 +813,8 @@ def test_score_columns_iterate_as_score_rows():
     columns = ScoreColumns((7, 9), (D("1.5"), None), (False, True))
     assert len(columns) == 2
     assert list(columns) == [ScoreRow(7, D("1.5"), False), ScoreRow(9, None, True)]
+    assert columns[1] == ScoreRow(9, None, True)
+    assert columns[-2] == ScoreRow(7, D("1.5"), False)
 
 
 @given(
