@@ -8,13 +8,15 @@ which neither it nor its rows can change.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +24,7 @@ from rounds.enums import RoundPhase
 from rounds.models import Indicator, Round
 from schools.models import School
 from xm_eval import permissions
-from xm_eval.audit import audit_record, model_snapshot
+from xm_eval.audit import AuditChange, audit_record, audit_record_many, model_snapshot
 from xm_eval.errors import DomainError
 
 from . import consistency, engine, selectors
@@ -317,6 +319,199 @@ def score_sheet_open(*, round: Round, school: School, actor: Any) -> ScoreSheet:
     return sheet
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreEntry:
+    """One score for ``score_set_many``: what ``score_set`` takes for one observation point."""
+
+    indicator: Indicator | int | str
+    points: Any = None
+    not_applicable: bool = False
+    deduction_reason: str = ""
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedScore:
+    """An entry that passed the score rules, as it is to be stored."""
+
+    point: Indicator
+    points: Decimal | None
+    not_applicable: bool
+    deduction_reason: str
+    comment: str
+
+
+_SCORE_AUDITED = ["points", "not_applicable", "deduction_reason"]
+
+
+def _score_sheet_for_change(*, sheet: ScoreSheet, actor: Any) -> ScoreSheet:
+    """The sheet, locked, once the actor may change its scores: the actor's own
+    draft, in the scoring phase, on an active assignment."""
+    sheet = (
+        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
+    )
+    if sheet.evaluator_id != getattr(actor, "pk", None):
+        _refuse(_("This is not your score sheet."), "not_owner")
+    if sheet.status == SheetStatus.SUBMITTED:
+        _refuse(
+            _("The score sheet was submitted on %(time)s and is locked.")
+            % {"time": timezone.localtime(sheet.submitted_at).strftime("%Y-%m-%d %H:%M")},
+            "sheet_locked",
+        )
+    _check_can_score(actor, sheet.round, sheet.school)
+    return sheet
+
+
+def _scores_check(
+    *, sheet: ScoreSheet, entries: Sequence[ScoreEntry]
+) -> tuple[list[_CheckedScore], list[tuple[int, DomainError]]]:
+    """Every entry checked with the score rules, loading its observation points in one query.
+
+    Returns the scores to store and, by entry index, the refusals: an indicator
+    that is not an observation point of the round (or is given twice), points
+    outside 0 … max or with more than two places, a deduction without a reason.
+    A reason is dropped at full marks; texts are stripped.
+    """
+    by_key = _observation_points(round=sheet.round, indicators=[e.indicator for e in entries])
+    checked: list[_CheckedScore] = []
+    refused: list[tuple[int, DomainError]] = []
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        indicator = entry.indicator
+        point = by_key.get(indicator.pk if isinstance(indicator, Indicator) else indicator)
+        try:
+            if point is None:
+                # The refusal of ``sheets.observation_point``, word for word.
+                raise DomainError(
+                    _("%(indicator)s is not an observation point of this round's framework.")
+                    % {"indicator": indicator},
+                    code="unknown_indicator",
+                    field="indicator",
+                )
+            if point.pk in seen:
+                raise DomainError(
+                    _("Code %(code)s appears more than once.") % {"code": point.code},
+                    code="duplicate_indicator",
+                    field="indicator",
+                )
+            seen.add(point.pk)
+            value = clean_points(
+                point=point,
+                points=entry.points,
+                not_applicable=entry.not_applicable,
+                reason=entry.deduction_reason,
+                reason_required=True,
+            )
+        except DomainError as error:
+            refused.append((index, error))
+            continue
+        checked.append(
+            _CheckedScore(
+                point=point,
+                points=value,
+                not_applicable=entry.not_applicable,
+                deduction_reason=(
+                    entry.deduction_reason.strip() if value != point.max_points else ""
+                ),
+                comment=entry.comment.strip(),
+            )
+        )
+    return checked, refused
+
+
+def _observation_points(
+    *, round: Round, indicators: Sequence[Indicator | int | str]
+) -> dict[int | str, Indicator]:
+    """The round's observation points among ``indicators`` (objects, ids or codes),
+    by id and by code."""
+    ids: set[int] = set()
+    codes: set[str] = set()
+    for indicator in indicators:
+        if isinstance(indicator, Indicator):
+            ids.add(indicator.pk)
+        elif isinstance(indicator, int):
+            ids.add(indicator)
+        else:
+            codes.add(indicator)
+    if not ids and not codes:
+        return {}
+    found: dict[int | str, Indicator] = {}
+    for point in Indicator.objects.filter(
+        Q(pk__in=ids) | Q(code__in=codes),
+        framework_id=round.framework_id,
+        children__isnull=True,
+    ):
+        if point.pk in ids:
+            found[point.pk] = point
+        if point.code in codes:
+            found[point.code] = point
+    return found
+
+
+def _indicator_text(indicator: Indicator | int | str) -> str:
+    return indicator.code if isinstance(indicator, Indicator) else str(indicator)
+
+
+def _scores_store(*, sheet: ScoreSheet, actor: Any, checked: list[_CheckedScore]) -> list[Score]:
+    """Write the checked scores to the locked sheet and audit every change.
+
+    One query loads the sheet's scores for these points; new ones are inserted
+    and existing ones updated in bulk; each score whose points, "not
+    applicable" or reason changed gets a ``score.set`` event with its before
+    and after values (no before for a new score).
+    """
+    existing = {
+        score.indicator_id: score
+        for score in Score.objects.filter(
+            sheet=sheet, indicator_id__in=[item.point.pk for item in checked]
+        )
+    }
+    now = timezone.now()
+    scores: list[Score] = []
+    new: list[Score] = []
+    updated: list[Score] = []
+    changes: list[tuple[Score, str, dict[str, Any] | None, dict[str, Any]]] = []
+    for item in checked:
+        point = item.point
+        score = existing.get(point.pk)
+        before = model_snapshot(score, _SCORE_AUDITED) if score else None
+        if score is None:
+            score = Score(sheet=sheet, indicator=point, max_points=point.max_points)
+            new.append(score)
+        else:
+            score.indicator = point  # the event's text names it without another query
+            updated.append(score)
+        score.points = item.points
+        score.not_applicable = item.not_applicable
+        score.deduction_reason = item.deduction_reason
+        score.comment = item.comment
+        score.updated_at = now
+        scores.append(score)
+        after = model_snapshot(score, _SCORE_AUDITED)
+        if before != after:
+            changes.append((score, point.code, before, after))
+    Score.objects.bulk_create(new)
+    Score.objects.bulk_update(
+        updated,
+        ["points", "not_applicable", "deduction_reason", "comment", "updated_at"],
+    )
+    audit_record_many(
+        actor=actor,
+        changes=[
+            AuditChange(
+                action="score.set",
+                obj=score,
+                before={"indicator": code, **before} if before else None,
+                after={"indicator": code, **after},
+                round_id=sheet.round_id,
+                school_id=sheet.school_id,
+            )
+            for score, code, before, after in changes
+        ],
+    )
+    return scores
+
+
 @transaction.atomic
 def score_set(
     *,
@@ -335,49 +530,49 @@ def score_set(
     round; points within 0 … max with two places at most; a deduction has a
     reason. Every change is audited with its before and after values.
     """
-    sheet = (
-        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
-    )
-    if sheet.evaluator_id != getattr(actor, "pk", None):
-        _refuse(_("This is not your score sheet."), "not_owner")
-    if sheet.status == SheetStatus.SUBMITTED:
-        _refuse(
-            _("The score sheet was submitted on %(time)s and is locked.")
-            % {"time": timezone.localtime(sheet.submitted_at).strftime("%Y-%m-%d %H:%M")},
-            "sheet_locked",
+    sheet = _score_sheet_for_change(sheet=sheet, actor=actor)
+    entry = ScoreEntry(indicator, points, not_applicable, deduction_reason, comment)
+    checked, refused = _scores_check(sheet=sheet, entries=[entry])
+    if refused:
+        raise refused[0][1]
+    return _scores_store(sheet=sheet, actor=actor, checked=checked)[0]
+
+
+@transaction.atomic
+def score_set_many(*, sheet: ScoreSheet, actor: Any, entries: Sequence[ScoreEntry]) -> list[Score]:
+    """Enter or change many scores on the actor's own draft sheet: all of them, or none.
+
+    The rules and the audit events are those of ``score_set`` for each entry in
+    turn (an observation point may be given once), in a number of queries that
+    does not grow with the entries: the sheet is locked and checked once, its
+    observation points and scores loaded once, the rows inserted and updated
+    in bulk and the events appended to the chain together.
+
+    A refusal of the sheet itself (not the actor's, submitted, scoring closed,
+    not assigned) is raised as ``score_set`` raises it. Refused entries are
+    all reported in one ``DomainError`` coded ``scores_refused`` whose
+    ``details`` lists, per refused entry, its ``index`` in ``entries``, the
+    ``indicator`` as given, and the ``code``, ``field`` and ``message`` that
+    ``score_set`` would have refused it with; nothing is written then.
+    """
+    sheet = _score_sheet_for_change(sheet=sheet, actor=actor)
+    checked, refused = _scores_check(sheet=sheet, entries=entries)
+    if refused:
+        raise DomainError(
+            _("%(count)d score(s) were refused; nothing was saved.") % {"count": len(refused)},
+            code="scores_refused",
+            details=[
+                {
+                    "index": index,
+                    "indicator": _indicator_text(entries[index].indicator),
+                    "code": error.code,
+                    "field": error.field,
+                    "message": str(error),
+                }
+                for index, error in refused
+            ],
         )
-    _check_can_score(actor, sheet.round, sheet.school)
-    point = observation_point(round=sheet.round, indicator=indicator)
-    value = clean_points(
-        point=point,
-        points=points,
-        not_applicable=not_applicable,
-        reason=deduction_reason,
-        reason_required=True,
-    )
-    score = Score.objects.filter(sheet=sheet, indicator=point).first()
-    before = (
-        model_snapshot(score, ["points", "not_applicable", "deduction_reason"]) if score else None
-    )
-    if score is None:
-        score = Score(sheet=sheet, indicator=point, max_points=point.max_points)
-    score.points = value
-    score.not_applicable = not_applicable
-    score.deduction_reason = deduction_reason.strip() if value != point.max_points else ""
-    score.comment = comment.strip()
-    score.save()
-    after = model_snapshot(score, ["points", "not_applicable", "deduction_reason"])
-    if before != after:
-        audit_record(
-            actor=actor,
-            action="score.set",
-            obj=score,
-            before={"indicator": point.code, **before} if before else None,
-            after={"indicator": point.code, **after},
-            round_id=sheet.round_id,
-            school_id=sheet.school_id,
-        )
-    return score
+    return _scores_store(sheet=sheet, actor=actor, checked=checked)
 
 
 def _unanswered_points(*, framework_id: int, scores: Any) -> list[str]:

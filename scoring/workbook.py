@@ -11,10 +11,11 @@ the round, the evaluator and the school of each sheet.
 The upload is checked by ``xm_eval.xlsx_safety`` first. Every cell is then read
 and checked with the rules of the score pages (``scoring.sheets.clean_points``,
 the same function ``score_set`` applies), so every problem is reported at once,
-by sheet and cell. Only then are the changed scores written, each through
-``score_set`` (and, when asked, every sheet submitted through
-``score_sheet_submit``) inside one transaction: if any of them refuses, the
-whole upload is rolled back and nothing is saved.
+by sheet and cell. Only then are the changed scores written, a sheet at a time
+through ``score_set_many`` (the rules and audit events of ``score_set``, in
+bulk), and, when asked, every sheet submitted through ``score_sheet_submit``,
+inside one transaction: if any of them refuses, the whole upload is rolled back
+and nothing is saved.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from xm_eval.xlsx_safety import CellProblem, CheckedWorkbook, cell_number, cell_
 from . import selectors
 from .enums import SheetStatus
 from .models import Score, ScoreSheet
-from .services import score_set, score_sheet_open, score_sheet_submit
+from .services import ScoreEntry, score_set_many, score_sheet_open, score_sheet_submit
 from .sheets import clean_points
 
 FORMAT = "xm_eval-offline-scores/1"
@@ -503,6 +504,36 @@ def _unchanged(entry: _Entry, stored: list[Any] | None) -> bool:
     )
 
 
+def _write_sheet(
+    sheet: ScoreSheet, actor: Any, entries: list[_Entry], title: str, problems: _Problems
+) -> None:
+    """Write one sheet's changed scores; a refusal goes to ``problems`` by cell, or by
+    sheet when the sheet as a whole cannot be changed (submitted, scoring closed …)."""
+    try:
+        score_set_many(
+            sheet=sheet,
+            actor=actor,
+            entries=[
+                ScoreEntry(
+                    indicator=entry.indicator,
+                    points=entry.points,
+                    not_applicable=entry.not_applicable,
+                    deduction_reason=entry.reason,
+                    comment=entry.comment,
+                )
+                for entry in entries
+            ],
+        )
+    except DomainError as error:
+        if error.code != "scores_refused":
+            problems.add(title, None, None, error.code, str(error))
+            return
+        for refusal in error.details:
+            entry = entries[refusal["index"]]
+            column = REASON if refusal["code"] == "reason_required" else POINTS
+            problems.add(entry.sheet, entry.row, column, refusal["code"], refusal["message"])
+
+
 def score_workbook_import(
     *, round: Round, actor: Any, upload: Any, submit: bool = False
 ) -> ImportSummary:
@@ -510,8 +541,8 @@ def score_workbook_import(
 
     Checks the file (``xlsx_safety``), that it is the actor's workbook for this
     round, every cell (types, formulas, the score rules) — reporting every
-    problem by sheet and cell — then writes the changed scores through
-    ``score_set`` and, with ``submit``, submits every sheet through
+    problem by sheet and cell — then writes the changed scores of each sheet
+    through ``score_set_many`` and, with ``submit``, submits every sheet through
     ``score_sheet_submit``, all in one transaction that any refusal rolls back.
     """
     workbook = CheckedWorkbook(upload)
@@ -551,6 +582,9 @@ def score_workbook_import(
         )
     }
     changed = [e for e in entries if not _unchanged(e, existing.get((e.school_id, e.indicator.pk)))]
+    changed_by_school: dict[int, list[_Entry]] = {}
+    for entry in changed:
+        changed_by_school.setdefault(entry.school_id, []).append(entry)
     submitted = 0
     with transaction.atomic():
         score_sheets: dict[int, ScoreSheet] = {}
@@ -559,28 +593,14 @@ def score_workbook_import(
                 score_sheets[school_id] = score_sheet_open(round=round, school=school, actor=actor)
             except DomainError as error:
                 problems.add(title_of[school_id], None, None, error.code, str(error))
-        for entry in changed:
-            sheet = score_sheets.get(entry.school_id)
+        for school_id, school_entries in changed_by_school.items():
+            sheet = score_sheets.get(school_id)
             if sheet is None:
                 continue
-            try:
-                score_set(
-                    sheet=sheet,
-                    actor=actor,
-                    indicator=entry.indicator,
-                    points=entry.points,
-                    not_applicable=entry.not_applicable,
-                    deduction_reason=entry.reason,
-                    comment=entry.comment,
-                )
-            except DomainError as error:
-                column = REASON if error.code == "reason_required" else POINTS
-                problems.add(entry.sheet, entry.row, column, error.code, str(error))
+            _write_sheet(sheet, actor, school_entries, title_of[school_id], problems)
         if submit and not problems.items:
             for school_id, sheet in score_sheets.items():
-                if sheet.status == SheetStatus.SUBMITTED and not any(
-                    e.school_id == school_id for e in changed
-                ):
+                if sheet.status == SheetStatus.SUBMITTED and school_id not in changed_by_school:
                     continue
                 try:
                     score_sheet_submit(sheet=sheet, actor=actor)

@@ -4,10 +4,17 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from schools.models import School
 from tests.factories import SchoolFactory
-from xm_eval.audit import GENESIS_HASH, audit_record, audit_verify
+from xm_eval.audit import (
+    GENESIS_HASH,
+    AuditChange,
+    audit_record,
+    audit_record_many,
+    audit_verify,
+)
 from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +140,57 @@ def test_changing_a_single_character_anywhere_breaks_the_hash():
     shifted[index - 1] = values[index - 1] + values[index][:1]
     shifted[index] = values[index][1:]
     assert event_content(tuple(shifted)) != event_content(values)
+
+
+def school_changes(count: int) -> list[AuditChange]:
+    school = SchoolFactory()
+    return [
+        AuditChange("school.test", school, {"n": i}, {"n": i + 1, "名称": "学校"}, None, school.pk)
+        for i in range(count)
+    ]
+
+
+def test_many_events_appended_at_once_continue_the_chain():
+    first = record_some(2)
+    many = audit_record_many(actor=None, changes=school_changes(3))
+    last = record_some(1)[0]
+    assert [e.sequence for e in many] == [3, 4, 5]
+    assert [e.previous_hash for e in many] == [first[-1].hash, many[0].hash, many[1].hash]
+    assert last.previous_hash == many[-1].hash
+    stored = AuditEvent.objects.get(pk=many[1].pk)
+    assert (stored.sequence, stored.action, stored.before, stored.after, stored.hash) == (
+        4,
+        "school.test",
+        {"n": 1},
+        {"n": 2, "名称": "学校"},
+        many[1].hash,
+    )
+    report = both_ways()
+    assert report.ok and report.events == 6
+
+
+def test_appending_nothing_leaves_the_chain_as_it_was():
+    record_some(2)
+    assert audit_record_many(actor=None, changes=[]) == []
+    report = both_ways()
+    assert report.ok and report.events == 2
+
+
+def test_an_altered_event_among_many_is_named():
+    events = audit_record_many(actor=None, changes=school_changes(4))
+    _behind_the_application(
+        "UPDATE xm_eval_auditevent SET before = %s WHERE id = %s", ['{"n":7}', events[2].pk]
+    )
+    report = both_ways()
+    assert (report.broken.sequence, report.broken.event_id) == (3, events[2].pk)
+
+
+def test_many_events_cost_the_queries_of_one():
+    def queries(count: int) -> int:
+        changes = school_changes(count)
+        with CaptureQueriesContext(connection) as captured:
+            audit_record_many(actor=None, changes=changes)
+        return len(captured.captured_queries)
+
+    assert queries(1) == queries(50)
+    assert both_ways().events == 51
