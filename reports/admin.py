@@ -1,26 +1,16 @@
-"""Read-only admin of report artifacts and jobs; group opinions through the service."""
+"""Read-only admin of report artifacts, jobs and group opinions: services write them."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.contrib import admin
 
-from django.contrib import admin, messages
-
-from xm_eval.errors import DomainError
+from xm_eval.admin import ViewOnlyAdminMixin, ViewOnlyInline
 
 from .models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
-from .services import group_opinion_set
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(ReportArtifact)
@@ -31,14 +21,10 @@ class ReportArtifactAdmin(ReadOnlyAdmin):
     search_fields = ("school__name_zh", "school__code", "sha256")
 
 
-class RenderFailureInline(admin.TabularInline):
+class RenderFailureInline(ViewOnlyInline):
     model = RenderFailure
-    extra = 0
-    can_delete = False
-    readonly_fields = ("kind", "school", "error", "failed_at")
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+    fields = ("kind", "school", "error", "failed_at")
+    readonly_fields = fields
 
 
 @admin.register(RenderJob)
@@ -50,17 +36,12 @@ class RenderJobAdmin(ReadOnlyAdmin):
 
 
 @admin.register(GroupOpinion)
-class GroupOpinionAdmin(admin.ModelAdmin):
+class GroupOpinionAdmin(ReadOnlyAdmin):
+    """Written on the consolidation pages through ``group_opinion_set``, which checks who
+    may write it and when, and records the audit trail."""
+
     list_display = ("school", "round", "author", "updated_at")
     list_select_related = ("school", "round", "author")
-    fields = ("round", "school", "text")
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def save_model(self, request: Any, obj: GroupOpinion, form: Any, change: bool) -> None:
-        # Through the service, so the rules and the audit trail apply.
-        try:
-            group_opinion_set(round=obj.round, school=obj.school, actor=request.user, text=obj.text)
-        except DomainError as error:
-            messages.error(request, str(error))
+    fields = ("round", "school", "text", "author", "updated_at")
+    readonly_fields = fields
+    actions = None

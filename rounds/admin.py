@@ -8,7 +8,13 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from xm_eval.admin import ServiceFormAdminMixin, copy_saved_fields
+from xm_eval.admin import (
+    AuditedAdminMixin,
+    ServiceFormAdminMixin,
+    ViewOnlyAdminMixin,
+    ViewOnlyInline,
+    copy_saved_fields,
+)
 from xm_eval.errors import DomainError
 
 from . import services
@@ -38,13 +44,32 @@ FROZEN_MESSAGE = _(
     "Framework “%(name)s” is frozen because a round uses it: the framework and its "
     "indicators are read-only. To change indicators, create a new framework."
 )
+ROUND_OPEN_MESSAGE = _(
+    "Round “%(name)s” has left the draft phase: its framework, cycle, consolidation "
+    "method and schools in scope can no longer change."
+)
+ROUND_CLOSED_MESSAGE = _("Round “%(name)s” is closed: it is read-only.")
+
+# What decides a round's results and scope: fixed once the round leaves its draft phase.
+ROUND_FIXED_FIELDS = ("framework", "cycle_start", "cycle_end", "consolidation_method", "schools")
 
 
-def _indicator_levels_refresh(framework: Framework) -> None:
+def _framework_locked(framework: Framework) -> bool:
+    """True once a round using the framework has left its draft phase.
+
+    ``round_phase_advance`` freezes the framework then (``Framework.is_frozen``,
+    the flag the services check); a round past draft on an unfrozen framework
+    (data from before freezing existed) locks it all the same.
+    """
+    return framework.is_frozen or framework.rounds.exclude(phase=RoundPhase.DRAFT).exists()
+
+
+def _indicator_levels_refresh(framework: Framework) -> list[tuple[Indicator, int]]:
     """Keep ``Indicator.level`` equal to the depth in the tree after an admin edit.
 
     The import service sets levels when it creates a tree; edits in the admin
     can move an indicator under another parent, so the depths are recomputed.
+    Returns the indicators whose level changed, each with its previous level.
     """
     indicators = list(Indicator.objects.filter(framework=framework).only("id", "parent", "level"))
     parent_of = {indicator.pk: indicator.parent_id for indicator in indicators}
@@ -56,10 +81,11 @@ def _indicator_levels_refresh(framework: Framework) -> None:
             depth += 1
             current = parent_of.get(current)
         if indicator.level != depth:
+            changed.append((indicator, indicator.level))
             indicator.level = depth
-            changed.append(indicator)
     if changed:
-        Indicator.objects.bulk_update(changed, ["level"])
+        Indicator.objects.bulk_update([indicator for indicator, _level in changed], ["level"])
+    return changed
 
 
 def _report_domain_error(
@@ -131,23 +157,25 @@ class IndicatorInline(admin.TabularInline):
         return formset
 
     def has_add_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and obj.is_frozen:
+        if obj is not None and _framework_locked(obj):
             return False
         return super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and obj.is_frozen:
+        if obj is not None and _framework_locked(obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and obj.is_frozen:
+        if obj is not None and _framework_locked(obj):
             return False
         return super().has_delete_permission(request, obj)
 
 
 @admin.register(Framework)
-class FrameworkAdmin(admin.ModelAdmin):
+class FrameworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Draft frameworks are edited here, every edit audited; a locked one is read-only."""
+
     list_display = (
         "name",
         "policy_title",
@@ -181,12 +209,12 @@ class FrameworkAdmin(admin.ModelAdmin):
         return obj.indicator_count
 
     def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and obj.is_frozen:
+        if obj is not None and _framework_locked(obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and obj.is_frozen:
+        if obj is not None and _framework_locked(obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -199,14 +227,17 @@ class FrameworkAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if request.method == "GET":
             framework = self.get_object(request, object_id)
-            if framework is not None and framework.is_frozen:
+            if framework is not None and _framework_locked(framework):
                 self.message_user(
                     request, FROZEN_MESSAGE % {"name": framework.name}, messages.WARNING
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
+    def update_derived_fields(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        # Every indicator of the framework is a row of the inline, so the
+        # audit trail records the level changes with the rows' other changes.
         _indicator_levels_refresh(form.instance)
 
     @admin.action(description=_("Validate the selected frameworks"))
@@ -233,7 +264,9 @@ class FrameworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(admin.ModelAdmin):
+class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Indicators of draft frameworks, every edit audited; a locked framework's are read-only."""
+
     form = IndicatorAdminForm
     list_display = (
         "code",
@@ -275,16 +308,19 @@ class IndicatorAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "framework":
-            kwargs["queryset"] = Framework.objects.exclude(status=FrameworkStatus.FROZEN)
+            open_phases = [phase for phase in RoundPhase.values if phase != RoundPhase.DRAFT]
+            kwargs["queryset"] = Framework.objects.exclude(status=FrameworkStatus.FROZEN).exclude(
+                rounds__phase__in=open_phases
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
-        if obj is not None and obj.framework.is_frozen:
+        if obj is not None and _framework_locked(obj.framework):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
-        if obj is not None and obj.framework.is_frozen:
+        if obj is not None and _framework_locked(obj.framework):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -303,29 +339,61 @@ class IndicatorAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if request.method == "GET":
             indicator = self.get_object(request, object_id)
-            if indicator is not None and indicator.framework.is_frozen:
+            if indicator is not None and _framework_locked(indicator.framework):
                 self.message_user(
                     request, FROZEN_MESSAGE % {"name": indicator.framework.name}, messages.WARNING
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: Indicator, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        _indicator_levels_refresh(obj.framework)
+    def update_derived_fields(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        # The saved indicator's own level is in its update event; its
+        # descendants move with it and get events of their own.
+        indicator = form.instance
+        for other, previous in _indicator_levels_refresh(indicator.framework):
+            if other.pk != indicator.pk:
+                self.audit_change(request, other, {"level": previous}, {"level": other.level})
 
 
 # -------------------------------------------------------------------- rounds
 
 
 class PhaseWindowInline(admin.TabularInline):
+    """Phase dates stay editable (deadlines get extended), each change audited with the
+    round; a closed round's are read-only."""
+
     model = PhaseWindow
     formset = PhaseWindowInlineFormSet
     fields = ("phase", "starts_on", "ends_on")
     extra = 0
 
+    def has_add_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.phase == RoundPhase.CLOSED:
+            return False
+        return super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.phase == RoundPhase.CLOSED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.phase == RoundPhase.CLOSED:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Rounds are set up here in their draft phase, every edit audited.
+
+    The phase moves only through ``round_phase_advance``. Once the round has
+    left its draft phase, what decides its results and scope is fixed; its
+    name, settings and phase dates stay editable, audited, until it is closed.
+    Only a draft round can be deleted.
+    """
+
     form = RoundAdminForm
     list_display = (
         "name",
@@ -362,10 +430,52 @@ class RoundAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Round | None = None) -> tuple:
         # The phase moves only through the "advance" action; once a round is
-        # open its framework is frozen under the scores that refer to it.
+        # open its framework is frozen under the scores that refer to it, and
+        # its method and scope decide results being scored.
         if obj is not None and obj.phase != RoundPhase.DRAFT:
-            return ("phase", "framework")
+            return ("phase", *ROUND_FIXED_FIELDS)
         return ("phase",)
+
+    def has_change_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.phase == RoundPhase.CLOSED:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.phase != RoundPhase.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # A draft round's evaluation group is part of its set-up and goes with
+        # it (each row recorded as deleted); on its own the group is view-only.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if all(round.phase == RoundPhase.DRAFT for round in objs):
+            group_names = {
+                str(EvaluationGroup._meta.verbose_name),
+                str(GroupMember._meta.verbose_name),
+            }
+            perms_needed = {name for name in perms_needed if str(name) not in group_names}
+        return deleted, model_count, perms_needed, protected
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            round = self.get_object(request, object_id)
+            if round is not None and round.phase == RoundPhase.CLOSED:
+                self.message_user(
+                    request, ROUND_CLOSED_MESSAGE % {"name": round.name}, messages.WARNING
+                )
+            elif round is not None and round.phase != RoundPhase.DRAFT:
+                self.message_user(
+                    request, ROUND_OPEN_MESSAGE % {"name": round.name}, messages.WARNING
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("cycle"), ordering="cycle_start")
     def cycle_display(self, obj: Round) -> str:
@@ -391,24 +501,28 @@ class RoundAdmin(admin.ModelAdmin):
                 )
 
 
-class GroupMemberInline(admin.TabularInline):
+class GroupMemberInline(ViewOnlyInline):
     model = GroupMember
     fields = ("user", "role", "affiliation", "affiliated_school")
-    autocomplete_fields = ("user", "affiliated_school")
-    extra = 0
+    readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[GroupMember]:
         return super().get_queryset(request).select_related("user", "affiliated_school")
 
 
 @admin.register(EvaluationGroup)
-class EvaluationGroupAdmin(admin.ModelAdmin):
+class EvaluationGroupAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """View-only: groups are formed on the round's group page through
+    ``evaluation_group_member_add``, which checks roles and records the audit trail."""
+
     list_display = ("name", "round", "member_count")
     list_filter = ("round__phase",)
     search_fields = ("name", "round__name")
     list_select_related = ("round",)
-    autocomplete_fields = ("round",)
+    fields = ("name", "round")
+    readonly_fields = fields
     inlines = (GroupMemberInline,)
+    actions = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationGroup]:
         return super().get_queryset(request).annotate(member_count=Count("members"))
@@ -419,8 +533,9 @@ class EvaluationGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
-    """Assignments are created by ``assignment_create`` and withdrawn by ``assignment_recuse``."""
+class AssignmentAdmin(ServiceFormAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """Assignments are created by ``assignment_create`` and withdrawn by ``assignment_recuse``,
+    which record their audit events; deleting a mistaken one of a draft round is audited here."""
 
     list_display = ("round", "school", "evaluator", "status", "recusal_reason")
     list_filter = ("round", "status", "school")

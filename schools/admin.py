@@ -7,6 +7,8 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from xm_eval.admin import AuditedAdminMixin
+
 from .models import Evidence, School, Specialty, StaffMembership
 
 
@@ -27,7 +29,13 @@ class StaffMembershipInline(admin.TabularInline):
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The school registry is maintained here; every edit, inline rows included, is audited.
+
+    A school in a round's scope cannot be deleted: the round's scope would
+    change with it.
+    """
+
     list_display = ("code", "name_zh", "kind", "ranking_group", "status", "district", "is_sample")
     list_display_links = ("code", "name_zh")
     list_filter = ("kind", "ranking_group", "status", "district")
@@ -38,9 +46,14 @@ class SchoolAdmin(admin.ModelAdmin):
     )
     inlines = (SpecialtyInline, StaffMembershipInline)
 
+    def has_delete_permission(self, request: HttpRequest, obj: School | None = None) -> bool:
+        if obj is not None and obj.rounds.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Specialty)
-class SpecialtyAdmin(admin.ModelAdmin):
+class SpecialtyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "school", "established_year", "is_active")
     list_filter = ("is_active", "school")
     search_fields = ("code", "name", "school__name_zh", "school__code")
@@ -49,7 +62,9 @@ class SpecialtyAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Who acts for which school: maintained here, every edit audited."""
+
     list_display = ("user", "school", "title")
     list_filter = ("school",)
     search_fields = ("user__username", "user__first_name", "user__last_name", "school__name_zh")
