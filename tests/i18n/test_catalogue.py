@@ -43,7 +43,16 @@ def entries(po_text: str) -> list[tuple[str, str, bool]]:
 
 def test_makemessages_finds_no_untranslated_string(tmp_path):
     assert CATALOGUE.exists(), "locale/zh_Hans/LC_MESSAGES/django.po is missing"
-    locale = tmp_path / "locale"
+    before = CATALOGUE.read_bytes()
+    # makemessages writes into every "locale" folder it finds beside the files it
+    # reads, whatever the settings say: so it runs in a copy of the project made
+    # of links to the sources and a copied catalogue, and the real one is untouched.
+    project = tmp_path / "project"
+    project.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name not in {"locale", "var", "__pycache__"} and entry.name[0] != ".":
+            (project / entry.name).symlink_to(entry)
+    locale = project / "locale"
     shutil.copytree(ROOT / "locale", locale)
     env = {**os.environ, "DEBUG": "1", "XM_EVAL_LOCALE_DIR": str(locale)}
     subprocess.run(
@@ -53,6 +62,7 @@ def test_makemessages_finds_no_untranslated_string(tmp_path):
             "makemessages",
             "-l",
             "zh_Hans",
+            "--symlinks",
             "--no-obsolete",
             "--ignore",
             ".venv/*",
@@ -63,12 +73,13 @@ def test_makemessages_finds_no_untranslated_string(tmp_path):
             "--ignore",
             "bench/*",
         ],
-        cwd=ROOT,
+        cwd=project,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     )
+    assert CATALOGUE.read_bytes() == before, "makemessages wrote into the real catalogue"
     extracted = entries((locale / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text())
     untranslated = [msgid for msgid, msgstr, fuzzy in extracted if not msgstr or fuzzy]
     assert extracted, "no string was extracted"
