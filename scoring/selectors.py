@@ -262,9 +262,23 @@ SNAPSHOT_VERSION = 2
 
 
 def _compress(rows: _SchoolRows) -> bytes:
+    """The school's rows as zlib-compressed JSON.
+
+    A sheet is kept as [evaluator, indicator ids, points as text], the ids null
+    when they are the first sheet's (as they are when every sheet is complete),
+    kept once under "points". A point is not applicable exactly when its
+    points are null: the loader keeps no blank row, and the database allows no
+    points beside "not applicable".
+    """
+    sheets = rows.sheets
+    shared = sheets[0][1] if sheets else ()
     payload = {
         "v": SNAPSHOT_VERSION,
-        "sheets": rows.sheets,
+        "points": shared,
+        "sheets": [
+            [evaluator_id, None if indicators == shared else indicators, points]
+            for evaluator_id, indicators, points, _flags in sheets
+        ],
         "consensus": rows.consensus,
         "audit": rows.audit,
         "self": rows.self_scores,
@@ -282,9 +296,15 @@ def _decompress(blob: bytes) -> _SchoolRows:
         return None if value is None else Decimal(value)
 
     if payload.get("v") == SNAPSHOT_VERSION:
+        shared = tuple(payload["points"])
         sheets = [
-            (evaluator_id, tuple(indicators), tuple(points), tuple(flags))
-            for evaluator_id, indicators, points, flags in payload["sheets"]
+            (
+                evaluator_id,
+                shared if indicators is None else tuple(indicators),
+                tuple(points),
+                tuple(value is None for value in points),
+            )
+            for evaluator_id, indicators, points in payload["sheets"]
         ]
     else:  # the first format: one (school, evaluator, indicator, points, n/a) row a score
         by_evaluator: dict[int, list] = defaultdict(list)

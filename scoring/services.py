@@ -60,8 +60,13 @@ def _node_scores(school: engine.SchoolResult) -> dict[str, list[Any]]:
 
     Status and layer are string enums, stored as their values.
     """
+    rounded = engine.round_half_up
     return {
-        code: [None if node.score_exact is None else str(node.score), node.status, node.layer]
+        code: [
+            None if node.score_exact is None else str(rounded(node.score_exact)),
+            node.status,
+            node.layer,
+        ]
         for code, node in school.nodes.items()
     }
 
@@ -149,16 +154,16 @@ def round_results_compute(*, round: Round, actor: AbstractBaseUser | None) -> Re
         inputs = selectors.round_engine_inputs(round=round)
         result = engine.compute_round(inputs.framework, inputs.schools, inputs.config)
         result_set = _result_set_store(round=round, inputs=inputs, result=result, actor=actor)
+        counts = {"schools": len(result.schools), "missing_scores": len(result.missing)}
+        # Freed by reference counting while the collector still sleeps: it would
+        # otherwise walk them all once it wakes.
+        del inputs, result
     transaction.on_commit(lambda: _enqueue_statistics(result_set.pk), robust=True)
     audit_record(
         actor=actor,
         action="result_set.compute",
         obj=result_set,
-        after={
-            "version": result_set.version,
-            "schools": len(result.schools),
-            "missing_scores": len(result.missing),
-        },
+        after={"version": result_set.version, **counts},
         round_id=round.pk,
     )
     return result_set

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rounds.enums import RoundPhase
 from scoring import selectors, services
-from scoring.models import AuditScore, ResultRow, ResultSet
+from scoring.models import AuditScore, ResultRow, ResultSet, Score
 from tests.factories.scoring import leaf, scored_round
 from xm_eval.errors import DomainError
 from xm_eval.models import AuditEvent
@@ -152,18 +152,22 @@ def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin)
     from scoring import engine
 
     round = scored_round(schools=2, skip={(0, 1, "C1.1")})  # one school with a gap
+    # and one evaluator who found A1.1 not applicable
+    first_a11 = Score.objects.filter(sheet__round=round, indicator__code="A1.1").earliest("pk")
+    Score.objects.filter(pk=first_a11.pk).update(points=None, not_applicable=True)
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
     framework, code_of = selectors.engine_framework(round=round)
     config = selectors.stored_config(result_set=result_set)
+    votes = []
     for row in ResultRow.objects.filter(result_set=result_set):
         payload = json.loads(zlib.decompress(row.inputs))
         assert payload["v"] == 2
         first = {
             "expert": [
-                [row.school_id, evaluator_id, indicator_id, points, not_applicable]
-                for evaluator_id, indicators, all_points, flags in payload["sheets"]
-                for indicator_id, points, not_applicable in zip(
-                    indicators, all_points, flags, strict=True
+                [row.school_id, evaluator_id, indicator_id, points, points is None]
+                for evaluator_id, indicators, all_points in payload["sheets"]
+                for indicator_id, points in zip(
+                    indicators or payload["points"], all_points, strict=True
                 )
             ],
             **{key: payload[key] for key in ("consensus", "audit", "self", "expected")},
@@ -176,7 +180,9 @@ def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin)
         computed_then = engine.compute_round(framework, [then], config)
         assert computed.schools == computed_then.schools
         assert computed.missing == computed_then.missing
-        for code in ("A", "C1.1", "B1.2"):
+        for code in ("A", "A1.1", "C1.1", "B1.2"):
             assert engine.explain(computed, row.school_id, code) == engine.explain(
                 computed_then, row.school_id, code
             )
+        votes += engine.explain(computed, row.school_id, "A1.1").expert.not_applicable_votes
+    assert votes == [first_a11.sheet.evaluator_id]
