@@ -17,8 +17,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from schools.models import School
+from scoring.enums import SheetStatus
 from xm_eval.audit import audit_record, model_snapshot
 from xm_eval.errors import DomainError
+from xm_eval.permissions import can_manage_rounds
 
 from . import selectors
 from .enums import (
@@ -498,6 +500,108 @@ def evaluation_group_member_add(
         round_id=round.pk,
     )
     return member
+
+
+# Phases in which a member may still leave the evaluation group. From consolidation on the
+# group forms its consensus scores and opinions and the reports name its members, so the
+# group stays as it evaluated.
+GROUP_MEMBER_REMOVE_PHASES = (
+    RoundPhase.DRAFT,
+    RoundPhase.SELF_ASSESSMENT,
+    RoundPhase.EXPERT_SCORING,
+)
+
+
+@transaction.atomic
+def evaluation_group_member_remove(*, member: GroupMember, actor: AbstractBaseUser | None) -> None:
+    """Remove a member (leader or evaluator) from their round's evaluation group.
+
+    Deletes the ``GroupMember`` row and records ``group_member.remove`` with the
+    removed row as ``before``. Enforces: only a bureau admin removes; only until
+    expert scoring ends (``GROUP_MEMBER_REMOVE_PHASES``); not while the member is
+    still actively assigned to a school of the round (their sheets would stop
+    counting without anyone deciding so: recuse the assignments first, which
+    records why), nor once they submitted a score sheet in the round (their
+    scores stay attributable to a member of the group). Recused assignments and
+    draft sheets of recused assignments do not hold a member back.
+
+    The leader may be removed like any member: the group has at most one leader,
+    so a leader is replaced by removing them and adding the new one, and the
+    leader's own work (consensus scores, the group's opinion) only begins at
+    consolidation, when the group no longer changes.
+    """
+    if not can_manage_rounds(actor):
+        raise DomainError(
+            _("Only the bureau removes members from an evaluation group."), code="not_allowed"
+        )
+    # Locks the round row too, so the phase cannot move on while the member leaves.
+    locked = (
+        GroupMember.objects.select_for_update(of=("self", "group__round"))
+        .select_related("group__round", "user")
+        .filter(pk=member.pk)
+        .first()
+    )
+    if locked is None:
+        raise DomainError(
+            _("%(user)s is not a member of the round's evaluation group.") % {"user": member.user},
+            code="not_in_group",
+        )
+    member, round = locked, locked.group.round
+    if round.phase not in GROUP_MEMBER_REMOVE_PHASES:
+        raise DomainError(
+            _(
+                "Members can leave the evaluation group only until expert scoring ends; "
+                "the round is in the phase “%(phase)s”."
+            )
+            % {"phase": round.get_phase_display()},
+            code="phase_closed",
+        )
+    assigned = [
+        str(assignment.school)
+        for assignment in Assignment.objects.filter(
+            round=round, evaluator_id=member.user_id, status=AssignmentStatus.ACTIVE
+        )
+        .select_related("school")
+        .order_by("school__code")
+    ]
+    submitted = [
+        str(sheet.school)
+        for sheet in round.score_sheets.filter(
+            evaluator_id=member.user_id, status=SheetStatus.SUBMITTED
+        )
+        .select_related("school")
+        .order_by("school__code")
+    ]
+    reasons = []
+    if assigned:
+        reasons.append(
+            _(
+                "%(user)s is still assigned to %(schools)s in this round; "
+                "recuse those assignments first."
+            )
+            % {"user": member.user, "schools": "、".join(assigned)}
+        )
+    if submitted:
+        reasons.append(
+            _(
+                "%(user)s has submitted score sheets for %(schools)s in this round; "
+                "members who scored stay in the evaluation group."
+            )
+            % {"user": member.user, "schools": "、".join(submitted)}
+        )
+    if reasons:
+        raise DomainError(
+            " ".join(reasons),
+            code="has_active_assignments" if assigned else "has_submitted_sheets",
+        )
+    audit_record(
+        actor=actor,
+        action="group_member.remove",
+        obj=member,
+        before=model_snapshot(member),
+        round_id=round.pk,
+    )
+    member.delete()
 
 
 # ------------------------------------------------------ conflicts, assignments

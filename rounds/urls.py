@@ -15,5 +15,10 @@ urlpatterns = [
     path("<int:round_id>/compute/", views.round_compute, name="compute"),
     path("<int:round_id>/clone/", views.round_clone, name="clone"),
     path("<int:round_id>/group/", views.round_group, name="group"),
+    path(
+        "<int:round_id>/group/<int:member_id>/remove/",
+        views.round_group_member_remove,
+        name="group_member_remove",
+    ),
     path("<int:round_id>/assignments/", views.round_assignments, name="assignments"),
 ]

@@ -25,7 +25,7 @@ from xm_eval.permissions import can_compute_results, can_manage_rounds, can_moni
 from xm_eval.views import allowed, phase_deadline, render_page, signed_in
 
 from . import selectors, services
-from .enums import PHASE_ORDER, AssignmentStatus, RoundPhase
+from .enums import PHASE_ORDER, AssignmentStatus, GroupRole, RoundPhase
 from .forms import (
     ASSIGNMENTS_CLOSED_PHASES,
     GroupMemberAddForm,
@@ -250,7 +250,8 @@ def round_clone(request: HttpRequest, round_id: int) -> HttpResponse:
 @signed_in
 @allowed(can_manage_rounds)
 def round_group(request: HttpRequest, round_id: int) -> HttpResponse:
-    """The round's evaluation group, and a form that adds a leader or an evaluator."""
+    """The round's evaluation group, and a form that adds a leader or an evaluator
+    (each member's remove button posts to ``round_group_member_remove``)."""
     round = _round_or_404(round_id)
     form = GroupMemberAddForm(request.POST or None, round=round)
     if request.method == "POST" and form.is_valid():
@@ -273,15 +274,56 @@ def round_group(request: HttpRequest, round_id: int) -> HttpResponse:
                 % {"user": member.user, "role": member.get_role_display()},
             )
             return redirect("rounds:group", round_id=round.pk)
+    return _group_page(request, round, form)
+
+
+def _group_page(
+    request: HttpRequest,
+    round: Round,
+    form: GroupMemberAddForm,
+    *,
+    refused_member_id: int | None = None,
+    refusal: str = "",
+) -> HttpResponse:
+    """The group page; a refused removal is shown in the row of the member concerned."""
     members = list(selectors.round_group_members(round=round))
     context = {
         "round": round,
         "deadline": phase_deadline(round),
         "group": members[0].group if members else None,
         "members": members,
+        "has_leader": any(member.role == GroupRole.LEADER for member in members),
+        "can_remove": round.phase in services.GROUP_MEMBER_REMOVE_PHASES,
+        "refused_member_id": refused_member_id,
+        "refusal": refusal,
         "form": form,
     }
     return render_page(request, "rounds/group.html", context)
+
+
+@signed_in
+@allowed(can_manage_rounds)
+@require_POST
+def round_group_member_remove(request: HttpRequest, round_id: int, member_id: int) -> HttpResponse:
+    """Remove one member from the round's evaluation group; a refusal shows on the group page."""
+    round = _round_or_404(round_id)
+    member = selectors.round_group_members(round=round).filter(pk=member_id).first()
+    if member is None:
+        raise Http404
+    try:
+        services.evaluation_group_member_remove(member=member, actor=request.user)
+    except DomainError as error:
+        return _group_page(
+            request,
+            round,
+            GroupMemberAddForm(round=round),
+            refused_member_id=member.pk,
+            refusal=str(error),
+        )
+    messages.success(
+        request, _("%(user)s was removed from the evaluation group.") % {"user": member.user}
+    )
+    return redirect("rounds:group", round_id=round.pk)
 
 
 def _assignment_matrix(round: Round, schools: list[Any], members: list[Any]) -> list[dict]:

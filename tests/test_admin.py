@@ -631,27 +631,36 @@ def test_a_conflict_added_in_the_admin_recuses_open_assignments(admin_client, gr
 
 
 def test_an_audit_score_outside_the_points_range_is_refused(admin_client, admin_user):
+    # The admin shows audit scores only; they are given on the audit page, through
+    # ``audit_score_set``, whose checks the admin's add form used to duplicate.
     school = make_school(1)
     framework = make_valid_framework()
     round = make_round(framework, [school])
     Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
     leaf = framework.indicators.get(code="A1.1")
-    data = {
-        "round": round.pk,
-        "school": school.pk,
-        "indicator": leaf.pk,
-        "points": "26",
-        "reason": "复核扣分",
-    }
+    assert admin_client.get(admin_url(AuditScore, "add")).status_code == 403
+    refused = admin_client.post(
+        admin_url(AuditScore, "add"),
+        {"round": round.pk, "school": school.pk, "indicator": leaf.pk, "points": "20"},
+    )
+    assert refused.status_code == 403
+    url = reverse("sheets:audit_score", args=(round.pk, school.pk, leaf.pk))
+    data = {"points": "26", "text": "复核扣分"}
+    events = AuditEvent.objects.count()
 
-    response = admin_client.post(admin_url(AuditScore, "add"), data)
+    response = admin_client.post(url, data)
 
-    assert response.status_code == 200
-    assert "25" in response.context["adminform"].form.errors["points"][0]
+    assert response.status_code == 302
+    (refusal,) = get_messages(response.wsgi_request)
+    assert (refusal.level, str(refusal)) == (
+        messages.ERROR,
+        "A1.1: points must lie between 0 and 25.00.",
+    )
     assert AuditScore.objects.count() == 0
+    assert AuditEvent.objects.count() == events
 
     data["points"] = "20"
-    response = admin_client.post(admin_url(AuditScore, "add"), data)
+    response = admin_client.post(url, data)
     assert response.status_code == 302
     score = AuditScore.objects.get()
     assert (score.points, score.max_points, score.auditor) == (
@@ -659,10 +668,12 @@ def test_an_audit_score_outside_the_points_range_is_refused(admin_client, admin_
         Decimal(25),
         admin_user,
     )
-    assert AuditEvent.objects.filter(action="audit_score.create").count() == 1
+    assert AuditEvent.objects.filter(action="audit_score.set").count() == 1
 
 
-@pytest.mark.parametrize("model", [ScoreSheet, SelfAssessment, ConsensusScore, ResultSet])
+@pytest.mark.parametrize(
+    "model", [ScoreSheet, SelfAssessment, ConsensusScore, AuditScore, ResultSet]
+)
 def test_score_data_is_view_only(admin_client, admin_user, model):
     request = RequestFactory().get("/")
     request.user = admin_user

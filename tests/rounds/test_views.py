@@ -374,6 +374,114 @@ def test_a_person_without_an_evaluating_role_cannot_join(admin_client, bureau_ad
     assert not GroupMember.objects.filter(user=staff).exists()
 
 
+def member_of(round: Round, user: Any) -> GroupMember:
+    return GroupMember.objects.get(group__round=round, user=user)
+
+
+def remove_url(member: GroupMember) -> str:
+    return reverse("rounds:group_member_remove", args=(member.group.round_id, member.pk))
+
+
+def test_each_member_has_a_remove_button_that_removes_them(admin_client, bureau_admin):
+    round, _schools, (_leader, affiliated, _declared) = round_with_group(bureau_admin)
+    url = reverse("rounds:group", args=(round.pk,))
+    html = admin_client.get(url).content.decode()
+    members = GroupMember.objects.filter(group__round=round)
+    assert html.count('class="remove-member"') == members.count() == 3
+    for member in members:
+        assert f'action="{remove_url(member)}"' in html
+    member = member_of(round, affiliated)
+
+    response = admin_client.post(remove_url(member))
+
+    assert response["Location"] == url
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        f"{affiliated.username} was removed from the evaluation group."
+    ]
+    assert not GroupMember.objects.filter(pk=member.pk).exists()
+    event = AuditEvent.objects.get(action="group_member.remove")
+    assert (event.actor, event.object_id, event.round_id) == (
+        bureau_admin,
+        str(member.pk),
+        round.pk,
+    )
+    assert event.before["affiliation"] == "第一校教师"
+    html = admin_client.get(url).content.decode()
+    assert f'data-username="{affiliated.username}"' not in html
+    assert f'<option value="{affiliated.pk}">{affiliated.username}</option>' in html
+
+
+def test_the_remove_button_posts_with_the_csrf_token(bureau_admin):
+    round, _schools, (_leader, affiliated, _declared) = round_with_group(bureau_admin)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bureau_admin)
+    html = client.get(reverse("rounds:group", args=(round.pk,))).content.decode()
+    member = member_of(round, affiliated)
+    form = html[html.index(f'action="{remove_url(member)}"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="csrfmiddlewaretoken"' in form
+
+    assert client.post(remove_url(member)).status_code == 403  # no token
+    assert GroupMember.objects.filter(pk=member.pk).exists()
+
+
+def test_a_refused_removal_is_shown_in_the_members_row_and_changes_nothing(
+    admin_client, bureau_admin
+):
+    round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+    member = member_of(round, leader)
+    before = (GroupMember.objects.count(), AuditEvent.objects.count())
+
+    response = admin_client.post(remove_url(member))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    row = html[html.index(f'<tr class="member-refusal" data-refused="{leader.username}">') :]
+    row = row[: row.index("</tr>")]
+    assert (
+        f"{leader.username} is still assigned to {schools[0].name_zh} in this round; "
+        "recuse those assignments first."
+    ) in row
+    assert html.count('class="member-refusal"') == 1
+    assert 'class="stacked-form group-member-form"' in html  # the add form is still there
+    assert (GroupMember.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_the_group_can_no_longer_lose_members_from_consolidation_on(admin_client, bureau_admin):
+    round, _schools, (_leader, affiliated, _declared) = round_with_group(bureau_admin)
+    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
+    html = admin_client.get(reverse("rounds:group", args=(round.pk,))).content.decode()
+    assert 'class="remove-member"' not in html
+    assert "Members can leave the evaluation group only until expert scoring ends." in html
+
+    member = member_of(round, affiliated)
+    response = admin_client.post(remove_url(member))
+
+    assert response.status_code == 200
+    assert (
+        "Members can leave the evaluation group only until expert scoring ends; "
+        "the round is in the phase “Consolidation”."
+    ) in response.content.decode()
+    assert GroupMember.objects.filter(pk=member.pk).exists()
+
+
+def test_a_group_without_its_leader_says_so_until_a_new_one_joins(admin_client, bureau_admin):
+    round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+    url = reverse("rounds:group", args=(round.pk,))
+    warning = "The evaluation group has no leader"
+    assert warning not in admin_client.get(url).content.decode()
+    assignment = Assignment.objects.get(round=round, evaluator=leader, school=schools[0])
+    services.assignment_recuse(assignment=assignment, actor=bureau_admin, reason="调离")
+
+    admin_client.post(remove_url(member_of(round, leader)))
+
+    assert warning in admin_client.get(url).content.decode()
+    successor = UserFactory(roles=[Role.GROUP_LEADER])
+    admin_client.post(url, {"user": successor.pk, "role": GroupRole.LEADER})
+    assert member_of(round, successor).role == GroupRole.LEADER
+    assert warning not in admin_client.get(url).content.decode()
+
+
 def test_the_assignment_matrix_shows_assigned_recused_conflict_and_free(admin_client, bureau_admin):
     round, schools, (leader, affiliated, declared) = round_with_group(bureau_admin)
     html = admin_client.get(reverse("rounds:assignments", args=(round.pk,))).content.decode()
@@ -462,7 +570,8 @@ ROLES = ("anonymous", "admin", "supervisor", "leader", "evaluator", "staff")
 
 def test_the_group_and_assignment_urls_answer_every_role_as_expected(bureau_admin):
     """URL × role: only the bureau admin; everybody else 403, anonymous people sign in."""
-    round, schools, (leader, _affiliated, declared) = round_with_group(bureau_admin)
+    round, schools, (leader, affiliated, declared) = round_with_group(bureau_admin)
+    _other_round, _other_schools, (other_leader, _a, _d) = round_with_group(bureau_admin)
     users = {
         "admin": bureau_admin,
         "supervisor": UserFactory(roles=[Role.SUPERVISOR]),
@@ -475,10 +584,42 @@ def test_the_group_and_assignment_urls_answer_every_role_as_expected(bureau_admi
     add = {"user": users["leader"].pk, "role": GroupRole.EVALUATOR}
     group_url = reverse("rounds:group", args=(round.pk,))
     assignments_url = reverse("rounds:assignments", args=(round.pk,))
+
+    def remove_url(round: Round, user: Any) -> str:
+        member = GroupMember.objects.get(group__round=round, user=user)
+        return reverse("rounds:group_member_remove", args=(round.pk, member.pk))
+
     table = [
         ("group page", "get", group_url, {}, page),
         ("group, invalid form", "post", group_url, {}, page),
         ("group, add a member", "post", group_url, add, action),
+        ("group, remove a member", "post", remove_url(round, affiliated), {}, action),
+        # the leader is assigned to a school: the refusal shows on the group page
+        ("group, remove an assigned member", "post", remove_url(round, leader), {}, page),
+        (
+            "group, remove by GET",
+            "get",
+            remove_url(round, affiliated),
+            {},
+            (login, 405, 403, 403, 403, 403),
+        ),
+        (
+            "group, remove a member of another round",
+            "post",
+            reverse(
+                "rounds:group_member_remove",
+                args=(round.pk, GroupMember.objects.get(user=other_leader).pk),
+            ),
+            {},
+            (login, 404, 403, 403, 403, 403),
+        ),
+        (
+            "group, remove from an unknown round",
+            "post",
+            reverse("rounds:group_member_remove", args=(999_999, 1)),
+            {},
+            (login, 404, 403, 403, 403, 403),
+        ),
         ("assignments page", "get", assignments_url, {}, page),
         ("assignments, invalid form", "post", assignments_url, {}, page),
         ("assignments, assign", "post", assignments_url, assign, action),
@@ -528,4 +669,22 @@ def test_the_group_page_runs_the_same_queries_for_3_and_9_members(admin_client, 
                 round=round, actor=bureau_admin, user=UserFactory(roles=[Role.EVALUATOR])
             )
         counts.append(queries(admin_client, reverse("rounds:group", args=(round.pk,))))
+    assert counts[0] == counts[1]
+
+
+def test_a_refused_removal_runs_the_same_queries_for_3_and_9_members(admin_client, bureau_admin):
+    counts = []
+    for size in (3, 9):
+        round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
+        for _ in range(size - 3):
+            services.evaluation_group_member_add(
+                round=round, actor=bureau_admin, user=UserFactory(roles=[Role.EVALUATOR])
+            )
+        url = remove_url(member_of(round, leader))
+        admin_client.post(url)
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.post(url)
+        assert response.status_code == 200
+        assert "recuse those assignments first" in response.content.decode()
+        counts.append(len(captured))
     assert counts[0] == counts[1]

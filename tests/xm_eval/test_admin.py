@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
+from django.urls import reverse
 from rest_framework.authtoken.models import TokenProxy
 
 from reports.enums import ReportKind
@@ -55,7 +56,6 @@ User = get_user_model()
 SERVICE_BACKED = {
     Assignment,  # assignment_create, assignment_recuse (and audited draft deletes)
     ConflictOfInterest,  # conflict_record
-    AuditScore,  # add only, recorded as audit_score.create
 }
 # Not domain data: API credentials, created by ``manage.py api_token``.
 NOT_AUDITED = {TokenProxy}
@@ -68,6 +68,7 @@ VIEW_ONLY = [
     ScoreSheet,
     SelfAssessment,
     ConsensusScore,
+    AuditScore,  # given on the audit page through audit_score_set
     ResultSet,
     ReportArtifact,
     RenderJob,
@@ -139,6 +140,15 @@ def one_of_each(admin_user) -> dict[type, object]:
             max_points=leaf.max_points,
             leader=evaluator,
             justification="合议",
+        ),  # fmt: skip
+        AuditScore: AuditScore.objects.create(
+            round=round,
+            school=school,
+            indicator=leaf,
+            points=Decimal(9),
+            max_points=leaf.max_points,
+            auditor=admin_user,
+            reason="复核",
         ),  # fmt: skip
         ResultSet: result_set,
         ReportArtifact: ReportArtifact.objects.create(
@@ -314,15 +324,16 @@ def test_changing_a_roles_permissions_is_recorded(admin_client):
     assert_chain_verifies()
 
 
-def test_an_audit_score_added_in_the_admin_is_recorded_once(admin_client, admin_user):
+def test_an_audit_score_is_recorded_once_and_the_admin_cannot_add_or_change_it(
+    admin_client, admin_user
+):
     school = SchoolFactory()
     round = make_round(schools=[school])
     round.phase = RoundPhase.CONSOLIDATION
     round.save(update_fields=["phase"])
     leaf = round.framework.indicators.get(code="A1.1")
     start = last_sequence()
-
-    response = admin_client.post(
+    add = admin_client.post(
         admin_url(AuditScore, "add"),
         {
             "round": round.pk,
@@ -332,12 +343,22 @@ def test_an_audit_score_added_in_the_admin_is_recorded_once(admin_client, admin_
             "reason": "复核",
         },
     )
+    assert add.status_code == 403
+    assert events_after(start) == []
+
+    # The audit page of the school hands the score to audit_score_set.
+    response = admin_client.post(
+        reverse("sheets:audit_score", args=(round.pk, school.pk, leaf.pk)),
+        {"points": "10", "text": "复核"},
+    )
 
     assert response.status_code == 302
     score = AuditScore.objects.get()
-    assert actions(events_after(start)) == [("audit_score.create", str(score.pk))]
+    assert actions(events_after(start)) == [("audit_score.set", str(score.pk))]
     change = admin_client.post(admin_url(AuditScore, "change", score.pk), {"points": "1"})
     delete = admin_client.post(admin_url(AuditScore, "delete", score.pk), {"post": "yes"})
     assert (change.status_code, delete.status_code) == (403, 403)
     score.refresh_from_db()
     assert score.points == Decimal(10)
+    assert actions(events_after(start)) == [("audit_score.set", str(score.pk))]
+    assert_chain_verifies()
