@@ -855,17 +855,16 @@ def _score_school(
     for li in plan.leaves:
         code = codes[li]
         top = maxes[li]
-        scores = expert.get(code)
-        if scores:
-            # columns of (evaluator, points, not applicable), cut without a loop
-            if type(scores) is ScoreColumns:
-                evaluators, given, flags = (
-                    scores.evaluator_ids,
-                    scores.points,
-                    scores.not_applicable,
-                )
-            else:
-                evaluators, given, flags = zip(*scores, strict=True)
+        # columns of (evaluator, points, not applicable), cut without a loop
+        scores = expert.get(code, ())
+        if type(scores) is ScoreColumns:
+            evaluators, given = scores.evaluator_ids, scores.points
+            flags = scores.not_applicable
+        elif scores:
+            evaluators, given, flags = zip(*scores, strict=True)
+        else:
+            evaluators = given = flags = ()
+        if evaluators:
             if any(flags) or not all(given) and _NONE_TYPE in map(type, given):
                 # a not-applicable mark or a blank among them: count the answers only
                 # (``all`` is the quick test; it is false for a zero too, and
