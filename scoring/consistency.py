@@ -38,12 +38,12 @@ import decimal
 import math
 import operator
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, repeat
 from types import MemberDescriptorType
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,7 @@ from scoring.engine import (
     NodeStatus,
     RoundConfig,
     RoundResult,
+    ScoreColumns,
     consolidate_expert_scores,
 )
 
@@ -294,7 +295,20 @@ _Record = TypeVar("_Record")
 _POINTS: Final = operator.attrgetter("points")
 _EVALUATOR: Final = operator.attrgetter("evaluator_id")
 _STATUS: Final = operator.attrgetter("status")
-_NO_POINTS: Final = int(np.iinfo(np.int64).min)  # code of "no points" (n/a, unanswered)
+_NO_POINTS: Final = int(np.iinfo(np.int64).min)
+
+
+def _points_of(scores: Iterable[Any]) -> Iterable[Any]:
+    """A leaf's points in order: the column itself when the loader gave columns."""
+    return scores.points if type(scores) is ScoreColumns else map(_POINTS, scores)
+
+
+def _evaluators_of(scores: Iterable[Any]) -> Iterable[int]:
+    return (
+        scores.evaluator_ids if type(scores) is ScoreColumns else map(_EVALUATOR, scores)
+    )  # code of "no points" (n/a, unanswered)
+
+
 # |points| ≤ 10,000 and ≤ 10⁶ scores per leaf keep Σ cents² below 2⁶³ (no int64 overflow)
 _MAX_CENTS: Final = 10**6
 _MAX_SEGMENT: Final = 10**6
@@ -416,11 +430,11 @@ def _gather(
     # garbage collector 315,000 more references to walk)
     try:
         code_all = np.fromiter(
-            map(table.__getitem__, map(str, map(_POINTS, chain.from_iterable(groups)))),
+            map(table.__getitem__, map(str, chain.from_iterable(map(_points_of, groups)))),
             np.int64,
             total,
         )
-        ids_all = np.fromiter(map(_EVALUATOR, chain.from_iterable(groups)), np.int64, total)
+        ids_all = np.fromiter(chain.from_iterable(map(_evaluators_of, groups)), np.int64, total)
     except (_NotCents, OverflowError, TypeError, ValueError):
         return None
     # a score with points is never marked not applicable, so "numeric" = "has points"
