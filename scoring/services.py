@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +39,7 @@ from .models import (
     SelfAssessment,
     SelfScore,
 )
-from .sheets import clean_points, observation_point
+from .sheets import clean_points, observation_point, observation_points, point_key, unknown_point
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -377,22 +377,16 @@ def _scores_check(
     outside 0 … max or with more than two places, a deduction without a reason.
     A reason is dropped at full marks; texts are stripped.
     """
-    by_key = _observation_points(round=sheet.round, indicators=[e.indicator for e in entries])
+    by_key = observation_points(round=sheet.round, indicators=[e.indicator for e in entries])
     checked: list[_CheckedScore] = []
     refused: list[tuple[int, DomainError]] = []
     seen: set[int] = set()
     for index, entry in enumerate(entries):
         indicator = entry.indicator
-        point = by_key.get(indicator.pk if isinstance(indicator, Indicator) else indicator)
+        point = by_key.get(point_key(indicator))
         try:
             if point is None:
-                # The refusal of ``sheets.observation_point``, word for word.
-                raise DomainError(
-                    _("%(indicator)s is not an observation point of this round's framework.")
-                    % {"indicator": indicator},
-                    code="unknown_indicator",
-                    field="indicator",
-                )
+                raise unknown_point(indicator)
             if point.pk in seen:
                 raise DomainError(
                     _("Code %(code)s appears more than once.") % {"code": point.code},
@@ -422,35 +416,6 @@ def _scores_check(
             )
         )
     return checked, refused
-
-
-def _observation_points(
-    *, round: Round, indicators: Sequence[Indicator | int | str]
-) -> dict[int | str, Indicator]:
-    """The round's observation points among ``indicators`` (objects, ids or codes),
-    by id and by code."""
-    ids: set[int] = set()
-    codes: set[str] = set()
-    for indicator in indicators:
-        if isinstance(indicator, Indicator):
-            ids.add(indicator.pk)
-        elif isinstance(indicator, int):
-            ids.add(indicator)
-        else:
-            codes.add(indicator)
-    if not ids and not codes:
-        return {}
-    found: dict[int | str, Indicator] = {}
-    for point in Indicator.objects.filter(
-        Q(pk__in=ids) | Q(code__in=codes),
-        framework_id=round.framework_id,
-        children__isnull=True,
-    ):
-        if point.pk in ids:
-            found[point.pk] = point
-        if point.code in codes:
-            found[point.code] = point
-    return found
 
 
 def _indicator_text(indicator: Indicator | int | str) -> str:
