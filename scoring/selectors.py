@@ -214,7 +214,7 @@ def _school_input(
     """Turn one school's raw rows into the engine's input (the one place that does)."""
     decimals = _Decimals() if decimals is None else decimals
     sheets = rows.sheets
-    expert: dict[str, tuple] = {}
+    expert: dict[str, engine.ScoreColumns] = {}
     if sheets and all(sheet[1] == sheets[0][1] for sheet in sheets):
         # Every sheet answered the same points (the usual case): a leaf's
         # scores are one column across the sheets, cut without a loop per score.
@@ -229,9 +229,11 @@ def _school_input(
         for evaluator_id, indicators, points, flags in sheets:
             for indicator_id, text, not_applicable in zip(indicators, points, flags, strict=True):
                 grouped[code_of[indicator_id]].append(
-                    engine.ScoreRow(evaluator_id, decimals[text], not_applicable)
+                    (evaluator_id, decimals[text], not_applicable)
                 )
-        expert = {code: tuple(given) for code, given in grouped.items()}
+        expert = {
+            code: engine.ScoreColumns(*zip(*given, strict=True)) for code, given in grouped.items()
+        }
 
     def overrides(found: list) -> dict[str, engine.OverrideScore]:
         return {
