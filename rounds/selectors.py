@@ -73,6 +73,17 @@ def conflicts_between(*, evaluator_id: int, school_ids: Sequence[int]) -> QueryS
     return ConflictOfInterest.objects.filter(evaluator_id=evaluator_id, school_id__in=school_ids)
 
 
+def declared_conflict_pairs(
+    *, evaluator_ids: Sequence[int], school_ids: Sequence[int]
+) -> set[tuple[int, int]]:
+    """(school id, evaluator id) of every declared conflict among these, in one query."""
+    return set(
+        ConflictOfInterest.objects.filter(
+            evaluator_id__in=evaluator_ids, school_id__in=school_ids
+        ).values_list("school_id", "evaluator_id")
+    )
+
+
 def assignments_for_evaluator(*, round: Round, evaluator_id: int) -> QuerySet[Assignment]:
     return (
         Assignment.objects.filter(round=round, evaluator_id=evaluator_id)

@@ -33,7 +33,7 @@ from .forms import (
     RoundCloneForm,
     RoundCreateForm,
 )
-from .models import ConflictOfInterest, Round
+from .models import Round
 
 
 def _round_or_404(round_id: int) -> Round:
@@ -336,11 +336,9 @@ def _assignment_matrix(round: Round, schools: list[Any], members: list[Any]) -> 
         (assignment.school_id, assignment.evaluator_id): assignment
         for assignment in selectors.round_assignments(round=round)
     }
-    declared = set(
-        ConflictOfInterest.objects.filter(
-            evaluator_id__in=[member.user_id for member in members],
-            school_id__in=[school.pk for school in schools],
-        ).values_list("school_id", "evaluator_id")
+    declared = selectors.declared_conflict_pairs(
+        evaluator_ids=[member.user_id for member in members],
+        school_ids=[school.pk for school in schools],
     )
     rows = []
     for school in schools:
