@@ -21,8 +21,8 @@ from _setup import median_time, scratch_database
 def build_chain(count: int) -> None:
     from django.utils import timezone
 
-    from xm_eval.audit import GENESIS_HASH, _stored_values, event_hash
-    from xm_eval.models import AuditChainHead, AuditEvent
+    from core.audit import GENESIS_HASH, _stored_values, event_hash
+    from core.models import AuditChainHead, AuditEvent
 
     start = timezone.now() - dt.timedelta(days=30)
     previous = GENESIS_HASH
@@ -71,8 +71,8 @@ def main() -> None:
     from django.db import connection
 
     with scratch_database():
-        from xm_eval.audit import HASHED_FIELDS, audit_verify
-        from xm_eval.models import AuditEvent
+        from core.audit import HASHED_FIELDS, audit_verify
+        from core.models import AuditEvent
 
         started = time.perf_counter()
         build_chain(args.events)

@@ -117,22 +117,22 @@ def xlsx_benchmark(schools: int) -> None:
     from openpyxl import load_workbook
     from scoring_round import framework_with_150_points
 
-    from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
-    from rounds.models import Assignment, EvaluationGroup, GroupMember, Round
-    from rounds.services import round_create
-    from schools.models import School
-    from scoring.models import Score
-    from scoring.services import score_set
-    from scoring.workbook import (
+    from core.audit import audit_verify
+    from core.enums import Role
+    from core.models import AuditEvent
+    from reports.workbook import (
         FIRST_ROW,
         POINTS,
         REASON,
         score_workbook_export,
         score_workbook_import,
     )
-    from xm_eval.audit import audit_verify
-    from xm_eval.enums import Role
-    from xm_eval.models import AuditEvent
+    from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
+    from rounds.models import Assignment, EvaluationGroup, GroupMember, Round
+    from rounds.services import round_create
+    from schools.models import School
+    from scoring.models import Score
+    from scoring.services import score_set
 
     started = time.perf_counter()
     framework = framework_with_150_points()

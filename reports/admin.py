@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from xm_eval.admin import ViewOnlyAdminMixin, ViewOnlyInline
-
-from .models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from core.admin import ViewOnlyAdminMixin, ViewOnlyInline
+from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 
 
 class ReadOnlyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):

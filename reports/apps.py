@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from reports import checks  # noqa: F401 - registers the system checks

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
+from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
 
 
 def artifact_upload_to(instance: "ReportArtifact", filename: str) -> str:

@@ -21,25 +21,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from core import permissions
+from rectification.models import Rectification
+from reports.charts import bar_chart, radar_chart
+from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
+from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
-from rounds.models import (
-    Assignment,
-    ConflictOfInterest,
-    GroupMember,
-    Indicator,
-    PhaseWindow,
-    Rectification,
-    Round,
-)
+from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
 from scoring import engine
 from scoring import selectors as scoring_selectors
 from scoring.enums import Grade
 from scoring.models import ResultRow, ResultSet
-from xm_eval import permissions
-
-from .charts import bar_chart, radar_chart
-from .enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
-from .models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 
 # The documents are Chinese official documents whatever the interface language.
 GRADE_ZH = {

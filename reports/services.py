@@ -22,18 +22,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import permissions
+from core.audit import audit_record, model_snapshot
+from core.errors import DomainError
+from reports import selectors
+from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
+from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from reports.pdf import RenderedPdf, html_to_pdf
 from rounds.models import Round
 from schools.models import School
 from scoring.models import ResultSet
 from scoring.services import result_set_statistics_compute
-from xm_eval import permissions
-from xm_eval.audit import audit_record, model_snapshot
-from xm_eval.errors import DomainError
-
-from . import selectors
-from .enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
-from .models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
-from .pdf import RenderedPdf, html_to_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +191,7 @@ def render_job_start(
 
 
 def _enqueue(job_id: int) -> None:
-    from .tasks import render_job_enqueue
+    from reports.tasks import render_job_enqueue
 
     render_job_enqueue(job_id)
 

@@ -14,10 +14,9 @@ import logging
 from celery import group, shared_task
 from django.core.exceptions import ObjectDoesNotExist
 
-from xm_eval.errors import DomainError
-
-from .models import RenderJob
-from .services import render_failure_record, render_job_refresh, report_artifact_render
+from core.errors import DomainError
+from reports.models import RenderJob
+from reports.services import render_failure_record, render_job_refresh, report_artifact_render
 
 logger = logging.getLogger(__name__)
 

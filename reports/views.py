@@ -19,21 +19,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from rounds import framework_xlsx
+from core import permissions
+from core.errors import DomainError
+from core.views import allowed, render_fragment_or_page, render_page, signed_in
+from reports import export as scoring_export
+from reports import framework_xlsx, selectors, services
+from reports import workbook as scoring_workbook
+from reports.models import GroupOpinion
 from rounds import selectors as round_selectors
 from rounds.models import Round
 from schools.models import School
-from scoring import export as scoring_export
 from scoring import selectors as scoring_selectors
-from scoring import workbook as scoring_workbook
 from scoring.models import ResultSet
 from scoring.services import result_set_statistics_compute
-from xm_eval import permissions
-from xm_eval.errors import DomainError
-from xm_eval.views import allowed, render_fragment_or_page, render_page, signed_in
-
-from . import selectors, services
-from .models import GroupOpinion
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

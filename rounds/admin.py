@@ -6,20 +6,20 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from xm_eval.admin import (
+from core.admin import (
     AuditedAdminMixin,
     ServiceFormAdminMixin,
     ViewOnlyAdminMixin,
     ViewOnlyInline,
     copy_saved_fields,
 )
-from xm_eval.errors import DomainError
-
-from . import services
-from .enums import AssignmentStatus, FrameworkStatus, RoundPhase
-from .forms import (
+from core.errors import DomainError
+from rounds import services
+from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from rounds.forms import (
     AssignmentAddForm,
     AssignmentChangeForm,
     ConflictOfInterestAddForm,
@@ -28,15 +28,15 @@ from .forms import (
     RoundAdminForm,
     problem_text,
 )
-from .models import (
+from rounds.models import (
     Assignment,
     ConflictOfInterest,
     EvaluationGroup,
+    Evidence,
     Framework,
     GroupMember,
     Indicator,
     PhaseWindow,
-    Rectification,
     Round,
 )
 
@@ -629,23 +629,58 @@ class ConflictOfInterestAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
         copy_saved_fields(obj, conflict)
 
 
-@admin.register(Rectification)
-class RectificationAdmin(admin.ModelAdmin):
-    """Read-only: rectifications change through their services (rounds.rectification),
-    which enforce the state machine and record the audit trail."""
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    """Evidence arrives through the upload service only; the admin shows what is stored.
 
-    list_display = ("school", "round", "deadline", "status", "created_at")
-    list_filter = ("status", "round", "school")
-    search_fields = ("school__name_zh", "school__code", "round__name")
-    list_select_related = ("school", "round")
-    autocomplete_fields = ("round", "school")
-    date_hierarchy = "deadline"
+    The file itself is not linked here: evidence is private and served only by
+    the permission-checked download view.
+    """
 
-    def has_add_permission(self, request: Any) -> bool:
+    list_display = (
+        "original_name",
+        "version",
+        "school",
+        "round",
+        "indicator",
+        "size_display",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    list_filter = ("round", "school")
+    search_fields = ("original_name", "sha256", "indicator__code")
+    list_select_related = ("school", "round", "indicator", "uploaded_by")
+    date_hierarchy = "uploaded_at"
+    fields = (
+        "school",
+        "round",
+        "indicator",
+        "original_name",
+        "version",
+        "stored_as",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    readonly_fields = fields
+    actions = None
+
+    @admin.display(description=_("size"), ordering="size")
+    def size_display(self, obj: Evidence) -> str:
+        return filesizeformat(obj.size)
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj: Evidence) -> str:
+        return obj.file.name
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
         return False

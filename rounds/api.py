@@ -5,12 +5,11 @@ from __future__ import annotations
 import django_filters
 from rest_framework import viewsets
 
-from xm_eval.api import CanViewAssignments, Public
-
-from . import selectors
-from .enums import AssignmentStatus, RoundPhase
-from .models import Assignment, Round
-from .serializers import (
+from core.api import CanViewAssignments, Public
+from rounds import selectors
+from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.models import Assignment, Round
+from rounds.serializers import (
     AssignmentSerializer,
     FrameworkDetailSerializer,
     FrameworkSerializer,

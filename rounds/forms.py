@@ -9,13 +9,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.enums import Role
+from rounds import selectors, services
+from rounds.enums import AssignmentStatus, ConsolidationMethod, FocusTag, GroupRole, RoundPhase
+from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
+from rounds.validation import Problem
 from schools.models import School
-from xm_eval.enums import Role
-
-from . import selectors, services
-from .enums import AssignmentStatus, ConsolidationMethod, FocusTag, GroupRole, RoundPhase
-from .models import Assignment, ConflictOfInterest, Framework, Indicator, Round
-from .validation import Problem
 
 # Phases in which assignments can no longer change (as in ``services.assignment_create``).
 ASSIGNMENTS_CLOSED_PHASES = (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION, RoundPhase.CLOSED)

@@ -26,11 +26,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from xm_eval.errors import DomainError
-
-from .enums import FOCUS_TAG_BY_CHINESE, FocusTag, IndicatorMethod
-from .models import Indicator
-from .services import IndicatorData
+from core.errors import DomainError
+from rounds.enums import FOCUS_TAG_BY_CHINESE, FocusTag, IndicatorMethod
+from rounds.models import Indicator
+from rounds.services import IndicatorData
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "code",

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from .enums import AssignmentStatus, FrameworkStatus, RoundPhase
-from .models import (
+from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from rounds.models import (
     Assignment,
     ConflictOfInterest,
     Framework,
@@ -18,7 +18,7 @@ from .models import (
     PhaseWindow,
     Round,
 )
-from .validation import NodeSpec
+from rounds.validation import NodeSpec
 
 
 def framework_indicators(*, framework: Framework) -> QuerySet[Indicator]:
@@ -137,8 +137,8 @@ def rounds_visible_to(*, user: Any) -> QuerySet[Round]:
 
     Drafts are the bureau's work in progress: only the bureau roles see them.
     """
+    from core import permissions
     from schools.models import School
-    from xm_eval import permissions
 
     rounds = (
         Round.objects.select_related("framework")
@@ -158,7 +158,7 @@ def frameworks_visible_to(*, user: Any, with_indicators: bool = False) -> QueryS
 
     ``with_indicators`` prefetches the whole tree (parents joined) in one more query.
     """
-    from xm_eval import permissions
+    from core import permissions
 
     frameworks = Framework.objects.order_by("-valid_from", "name", "id")
     if not permissions.can_view_drafts(user):
@@ -175,7 +175,7 @@ def frameworks_visible_to(*, user: Any, with_indicators: bool = False) -> QueryS
 
 def assignments_visible_to(*, user: Any) -> QuerySet[Assignment]:
     """Every assignment for the bureau roles; an evaluator's own for evaluators; else none."""
-    from xm_eval import permissions
+    from core import permissions
 
     assignments = Assignment.objects.select_related("round", "school", "evaluator").order_by(
         "-round__cycle_start", "round_id", "school__code", "evaluator_id"

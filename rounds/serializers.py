@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .enums import IndicatorMethod
-from .models import Assignment, Framework, Indicator, PhaseWindow, Round
+from rounds.enums import IndicatorMethod
+from rounds.models import Assignment, Framework, Indicator, PhaseWindow, Round
 
 
 class GradeBandSerializer(serializers.Serializer):

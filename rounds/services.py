@@ -16,14 +16,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from schools.models import School
-from scoring.enums import SheetStatus
-from xm_eval.audit import audit_record, model_snapshot
-from xm_eval.errors import DomainError
-from xm_eval.permissions import can_manage_rounds
-
-from . import selectors
-from .enums import (
+from core.audit import audit_record, model_snapshot
+from core.errors import DomainError
+from core.permissions import can_manage_rounds
+from rounds import selectors
+from rounds.enums import (
     PHASE_ORDER,
     AssignmentStatus,
     ConflictKind,
@@ -32,7 +29,7 @@ from .enums import (
     GroupRole,
     RoundPhase,
 )
-from .models import (
+from rounds.models import (
     Assignment,
     ConflictOfInterest,
     EvaluationGroup,
@@ -42,7 +39,9 @@ from .models import (
     PhaseWindow,
     Round,
 )
-from .validation import NodeSpec, Problem, validate_nodes
+from rounds.validation import NodeSpec, Problem, validate_nodes
+from schools.models import School
+from scoring.enums import SheetStatus
 
 # ---------------------------------------------------------------- frameworks
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .models import Framework
-from .services import framework_validate
+from rounds.models import Framework
+from rounds.services import framework_validate
 
 
 @shared_task(name="rounds.framework_validate", acks_late=True, max_retries=0)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from .enums import FocusTag, IndicatorMethod
+from rounds.enums import FocusTag, IndicatorMethod
 
 DIMENSION_COUNT = 4
 WEIGHT_TOLERANCE = Decimal("0.0001")

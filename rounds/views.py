@@ -18,22 +18,22 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from scoring import selectors as scoring_selectors
-from scoring import services as scoring_services
-from xm_eval.errors import DomainError
-from xm_eval.permissions import can_compute_results, can_manage_rounds, can_monitor_rounds
-from xm_eval.views import allowed, phase_deadline, render_page, signed_in
-
-from . import selectors, services
-from .enums import PHASE_ORDER, AssignmentStatus, GroupRole, RoundPhase
-from .forms import (
+from core.errors import DomainError
+from core.permissions import can_compute_results, can_manage_rounds, can_monitor_rounds
+from core.views import allowed, render_page, signed_in
+from rounds import selectors, services
+from rounds.enums import PHASE_ORDER, AssignmentStatus, GroupRole, RoundPhase
+from rounds.forms import (
     ASSIGNMENTS_CLOSED_PHASES,
     GroupMemberAddForm,
     RoundAssignmentForm,
     RoundCloneForm,
     RoundCreateForm,
 )
-from .models import Round
+from rounds.models import Round
+from rounds.phases import phase_deadline
+from scoring import selectors as scoring_selectors
+from scoring import services as scoring_services
 
 
 def _round_or_404(round_id: int) -> Round:

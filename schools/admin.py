@@ -4,12 +4,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from xm_eval.admin import AuditedAdminMixin
-
-from .models import Evidence, School, Specialty, StaffMembership
+from core.admin import AuditedAdminMixin
+from schools.models import School, Specialty, StaffMembership
 
 
 class SpecialtyInline(admin.TabularInline):
@@ -70,60 +68,3 @@ class StaffMembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "school__name_zh")
     list_select_related = ("user", "school")
     autocomplete_fields = ("user", "school")
-
-
-@admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
-    """Evidence arrives through the upload service only; the admin shows what is stored.
-
-    The file itself is not linked here: evidence is private and served only by
-    the permission-checked download view.
-    """
-
-    list_display = (
-        "original_name",
-        "version",
-        "school",
-        "round",
-        "indicator",
-        "size_display",
-        "sha256",
-        "uploaded_by",
-        "uploaded_at",
-    )
-    list_filter = ("round", "school")
-    search_fields = ("original_name", "sha256", "indicator__code")
-    list_select_related = ("school", "round", "indicator", "uploaded_by")
-    date_hierarchy = "uploaded_at"
-    fields = (
-        "school",
-        "round",
-        "indicator",
-        "original_name",
-        "version",
-        "stored_as",
-        "content_type",
-        "size",
-        "sha256",
-        "uploaded_by",
-        "uploaded_at",
-    )
-    readonly_fields = fields
-    actions = None
-
-    @admin.display(description=_("size"), ordering="size")
-    def size_display(self, obj: Evidence) -> str:
-        return filesizeformat(obj.size)
-
-    @admin.display(description=_("stored as"))
-    def stored_as(self, obj: Evidence) -> str:
-        return obj.file.name
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Evidence | None = None) -> bool:
-        return False

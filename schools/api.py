@@ -5,12 +5,11 @@ from __future__ import annotations
 import django_filters
 from rest_framework import viewsets
 
-from xm_eval.api import CanViewEvidence, Public
-
-from . import selectors
-from .enums import RankingGroup, SchoolKind, SchoolStatus
-from .models import Evidence, School
-from .serializers import EvidenceSerializer, SchoolSerializer
+from core.api import Public
+from schools import selectors
+from schools.enums import RankingGroup, SchoolKind, SchoolStatus
+from schools.models import School
+from schools.serializers import SchoolSerializer
 
 
 class SchoolFilter(django_filters.FilterSet):
@@ -32,23 +31,3 @@ class SchoolViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):  # noqa: ANN201
         return selectors.schools_registry()
-
-
-class EvidenceFilter(django_filters.FilterSet):
-    indicator = django_filters.CharFilter(field_name="indicator__code")
-
-    class Meta:
-        model = Evidence
-        fields = ["round", "school", "indicator"]
-
-
-class EvidenceViewSet(viewsets.ReadOnlyModelViewSet):
-    """Evidence metadata (never the file): the own school's for staff, the assigned
-    schools' for evaluators, every school's for the bureau roles."""
-
-    permission_classes = [CanViewEvidence]
-    serializer_class = EvidenceSerializer
-    filterset_class = EvidenceFilter
-
-    def get_queryset(self):  # noqa: ANN201
-        return selectors.evidence_visible_to(user=self.request.user)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .enums import RankingGroup, SchoolKind, SchoolStatus
+from schools.enums import RankingGroup, SchoolKind, SchoolStatus
 
 
 class School(models.Model):
@@ -92,67 +92,3 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.school}"
-
-
-def evidence_upload_to(instance: "Evidence", filename: str) -> str:
-    # The stored name never reuses the uploader's file name: the original name
-    # is kept in a column, the file is addressed by its hash.
-    return f"evidence/{instance.round_id}/{instance.school_id}/{instance.sha256}"
-
-
-class Evidence(models.Model):
-    """A file a school uploaded for one indicator of one round (备查材料).
-
-    Files live in the private media storage, outside the static path, and are
-    served only through a permission-checked view.
-    """
-
-    school = models.ForeignKey(
-        School, verbose_name=_("school"), on_delete=models.PROTECT, related_name="evidence"
-    )
-    round = models.ForeignKey(
-        "rounds.Round", verbose_name=_("round"), on_delete=models.PROTECT, related_name="evidence"
-    )
-    indicator = models.ForeignKey(
-        "rounds.Indicator",
-        verbose_name=_("indicator"),
-        on_delete=models.PROTECT,
-        related_name="evidence",
-    )
-    file = models.FileField(_("file"), upload_to=evidence_upload_to, max_length=255)
-    original_name = models.CharField(_("original file name"), max_length=255)
-    content_type = models.CharField(_("content type"), max_length=128, blank=True)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    sha256 = models.CharField(_("SHA-256"), max_length=64)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("evidence")
-        verbose_name_plural = _("evidence")
-        ordering = ["school", "indicator", "original_name", "-version"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["school", "round", "indicator", "sha256"],
-                name="evidence_no_duplicate_file",
-            ),
-            models.UniqueConstraint(
-                fields=["school", "round", "indicator", "original_name", "version"],
-                name="evidence_version_unique",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(version__gte=1), name="evidence_version_gte_1"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"), name="evidence_sha256_hex"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.original_name} (v{self.version})"

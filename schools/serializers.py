@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import Evidence, School
+from schools.models import School
 
 
 class SchoolSerializer(serializers.ModelSerializer):
@@ -22,27 +22,5 @@ class SchoolSerializer(serializers.ModelSerializer):
             "status",
             "district",
             "licence_number",
-        ]
-        read_only_fields = fields
-
-
-class EvidenceSerializer(serializers.ModelSerializer):
-    """What a file is, for which observation point; the file itself is not served here."""
-
-    indicator = serializers.CharField(source="indicator.code", read_only=True)
-
-    class Meta:
-        model = Evidence
-        fields = [
-            "id",
-            "round",
-            "school",
-            "indicator",
-            "original_name",
-            "content_type",
-            "size",
-            "sha256",
-            "version",
-            "uploaded_at",
         ]
         read_only_fields = fields

@@ -15,11 +15,10 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from xm_eval.audit import audit_record, model_snapshot
-from xm_eval.errors import DomainError
-
-from .enums import RankingGroup, SchoolKind
-from .models import School, Specialty, StaffMembership
+from core.audit import audit_record, model_snapshot
+from core.errors import DomainError
+from schools.enums import RankingGroup, SchoolKind
+from schools.models import School, Specialty, StaffMembership
 
 SCHOOL_FIELDS = frozenset(
     {
@@ -215,132 +214,3 @@ def staff_membership_add(
 
 
 # ------------------------------------------------------------------ evidence
-
-
-def _upload_deadline(round: Any) -> Any:
-    from rounds.enums import RoundPhase
-
-    window = round.phase_windows.filter(phase=RoundPhase.SELF_ASSESSMENT).first()
-    return window.ends_on if window else None
-
-
-@transaction.atomic
-def evidence_upload(
-    *, round: Any, school: School, indicator: Any, file: Any, actor: AbstractBaseUser
-) -> Any:
-    """Store one evidence file of a school for an observation point.
-
-    Enforces: the actor is the school's staff, the round is in its
-    self-assessment phase and the upload deadline (the phase's end date) has
-    not passed; the size limit; an allowed type recognised from the content
-    (PDF, JPEG, PNG, XLSX, DOCX) whatever the file is called; no second copy
-    of the same file (SHA-256) for the same point. A file with the name of an
-    earlier one becomes its next version. Audited.
-    """
-    import hashlib
-
-    from django.conf import settings
-    from django.template.defaultfilters import filesizeformat
-    from django.utils import timezone
-
-    from rounds.enums import RoundPhase
-    from scoring.sheets import observation_point
-    from xm_eval import permissions
-
-    from .evidence import ALLOWED_LABEL, sniff_content_type
-    from .models import Evidence
-
-    if round.phase != RoundPhase.SELF_ASSESSMENT:
-        raise DomainError(
-            _("Evidence upload is closed: the round is in the phase “%(phase)s”.")
-            % {"phase": round.get_phase_display()},
-            code="phase_closed",
-        )
-    deadline = _upload_deadline(round)
-    if deadline is not None and timezone.localdate() > deadline:
-        raise DomainError(
-            _("Evidence upload closed on %(date)s.") % {"date": deadline}, code="deadline_passed"
-        )
-    if not permissions.can_upload_evidence(actor, round, school):
-        raise DomainError(
-            _("Only the school's own staff can upload its evidence."), code="not_staff"
-        )
-    point = observation_point(round=round, indicator=indicator)
-    original_name = (getattr(file, "name", "") or "").rsplit("/", 1)[-1][:255] or "evidence"
-    size = getattr(file, "size", None)
-    if size is None:
-        file.seek(0, 2)
-        size = file.tell()
-    if size > settings.EVIDENCE_MAX_BYTES:
-        raise DomainError(
-            _("%(name)s is %(size)s; the limit is %(limit)s.")
-            % {
-                "name": original_name,
-                "size": filesizeformat(size),
-                "limit": filesizeformat(settings.EVIDENCE_MAX_BYTES),
-            },
-            code="too_large",
-            field="file",
-        )
-    if size == 0:
-        raise DomainError(
-            _("%(name)s is empty.") % {"name": original_name}, code="empty", field="file"
-        )
-    content_type = sniff_content_type(file)
-    if content_type is None:
-        raise DomainError(
-            _("%(name)s is not a %(allowed)s file (checked from its content).")
-            % {"name": original_name, "allowed": ALLOWED_LABEL},
-            code="file_type",
-            field="file",
-        )
-    digest = hashlib.sha256()
-    file.seek(0)
-    for chunk in iter(lambda: file.read(1 << 20), b""):
-        digest.update(chunk)
-    file.seek(0)
-    sha256 = digest.hexdigest()
-    existing = Evidence.objects.filter(
-        school=school, round=round, indicator=point, sha256=sha256
-    ).first()
-    if existing is not None:
-        raise DomainError(
-            _("This file was uploaded already for %(code)s as “%(name)s” (version %(version)d).")
-            % {"code": point.code, "name": existing.original_name, "version": existing.version},
-            code="duplicate",
-            field="file",
-        )
-    version = (
-        Evidence.objects.filter(
-            school=school, round=round, indicator=point, original_name=original_name
-        ).count()
-        + 1
-    )
-    evidence = Evidence(
-        school=school,
-        round=round,
-        indicator=point,
-        original_name=original_name,
-        content_type=content_type,
-        size=size,
-        sha256=sha256,
-        version=version,
-        uploaded_by=actor,
-    )
-    evidence.file.save(sha256, file, save=False)
-    evidence.save()
-    audit_record(
-        actor=actor,
-        action="evidence.upload",
-        obj=evidence,
-        after={
-            "indicator": point.code,
-            "name": original_name,
-            "sha256": sha256,
-            "size": size,
-            "version": version,
-        },
-        round_id=round.pk,
-        school_id=school.pk,
-    )
-    return evidence

@@ -11,9 +11,8 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from xm_eval.admin import ViewOnlyAdminMixin, ViewOnlyInline
-
-from .models import (
+from core.admin import ViewOnlyAdminMixin, ViewOnlyInline
+from scoring.models import (
     AuditScore,
     ConsensusScore,
     ResultRow,

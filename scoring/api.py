@@ -13,7 +13,6 @@ import re
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -24,10 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from rounds import selectors as round_selectors
-from xm_eval.api import (
-    CanPublishResults,
-    CanViewAuditTrail,
+from core.api import (
     CanViewConsistencyStatistics,
     CanViewResultSets,
     CanViewScoreSheets,
@@ -38,18 +34,11 @@ from xm_eval.api import (
     Public,
     XLSXRenderer,
 )
-
-from . import publication, selectors, services
-from .filters import (
-    AuditEventFilter,
-    RankingFilter,
-    ResultSetFilter,
-    ScoreSheetFilter,
-    SelfAssessmentFilter,
-)
-from .models import ResultRow, ResultSet
-from .serializers import (
-    AuditEventSerializer,
+from rounds import selectors as round_selectors
+from scoring import selectors, services
+from scoring.filters import RankingFilter, ResultSetFilter, ScoreSheetFilter, SelfAssessmentFilter
+from scoring.models import ResultRow, ResultSet
+from scoring.serializers import (
     RankingRowSerializer,
     ResultSetComputeSerializer,
     ResultSetSerializer,
@@ -404,15 +393,14 @@ class SelfAssessmentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ResultSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Every computed result set, published or not (bureau roles); compute and publish
-    (bureau admin); consistency statistics (supervisor, bureau admin)."""
+    """Every computed result set, published or not (bureau roles); compute (bureau admin);
+    consistency statistics (supervisor, bureau admin). Publishing is added by
+    ``publication.api.ResultSetViewSet``."""
 
     serializer_class = ResultSetSerializer
     filterset_class = ResultSetFilter
 
     def get_permissions(self):  # noqa: ANN201
-        if self.action == "publish":
-            return [CanPublishResults()]
         if self.action == "statistics":
             return [CanViewConsistencyStatistics()]
         return [CanViewResultSets()]
@@ -439,19 +427,6 @@ class ResultSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, responses={200: ResultSetSerializer})
-    @action(detail=True, methods=["post"])
-    def publish(self, request: Request, pk: str | None = None) -> Response:
-        """Publish this (latest) version after its public notice, with no open objection.
-
-        The same checks as the notice pages; it never changes after.
-        """
-        result_set = get_object_or_404(
-            selectors.result_sets_visible_to(user=request.user), pk=_id_or_404(pk)
-        )
-        publication.result_set_publish_checked(result_set=result_set, actor=request.user)
-        return Response(ResultSetSerializer(self.get_queryset().get(pk=result_set.pk)).data)
-
     @extend_schema(responses={200: StatisticsSerializer})
     @action(detail=True, methods=["get"])
     def statistics(self, request: Request, pk: str | None = None) -> Response:
@@ -472,18 +447,3 @@ class ResultSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 # ---------------------------------------------------------------- audit trail
-
-
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
-    """The audit trail (supervisor, bureau admin), filterable by round, school, action, actor.
-
-    Kept with scoring's API because nearly every event it records is a scoring act;
-    the model lives in ``xm_eval``.
-    """
-
-    permission_classes = [CanViewAuditTrail]
-    serializer_class = AuditEventSerializer
-    filterset_class = AuditEventFilter
-
-    def get_queryset(self):  # noqa: ANN201
-        return selectors.audit_events_list()

@@ -15,22 +15,6 @@ class Grade(models.TextChoices):
     UNQUALIFIED = "unqualified", _("Unqualified")
 
 
-class ObjectionStatus(models.TextChoices):
-    RECEIVED = "received", _("Received")
-    UNDER_REVIEW = "under_review", _("Under review")
-    UPHELD = "upheld", _("Upheld")
-    DISMISSED = "dismissed", _("Dismissed")
-
-
-# Objections still waiting for an answer: publication waits for them.
-OBJECTION_OPEN = (ObjectionStatus.RECEIVED, ObjectionStatus.UNDER_REVIEW)
-
-
-class ObjectorKind(models.TextChoices):
-    PERSON = "person", _("Person (real name)")
-    ORGANISATION = "organisation", _("Organisation (with its seal)")
-
-
 # Why a reliability figure could not be computed: the pure consistency module
 # (no Django) says it in English; these marks put the texts in the catalogue so
 # templates can show them translated ({% translate reliability.reason %}).

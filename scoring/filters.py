@@ -6,11 +6,9 @@ import django_filters
 from django import forms
 
 from schools.enums import RankingGroup, SchoolKind
-from xm_eval.models import AuditEvent
-
-from .enums import Grade, SheetStatus
-from .models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
-from .selectors import RANKING_DIMENSIONS
+from scoring.enums import Grade, SheetStatus
+from scoring.models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
+from scoring.selectors import RANKING_DIMENSIONS
 
 # ordering parameter → annotation or field of ``selectors.ranking_rows``
 RANKING_ORDERING = (
@@ -76,17 +74,3 @@ class ResultSetFilter(django_filters.FilterSet):
     class Meta:
         model = ResultSet
         fields = ["round", "is_published"]
-
-
-class AuditEventFilter(django_filters.FilterSet):
-    round = IdFilter(field_name="round_id")
-    school = IdFilter(field_name="school_id")
-    actor = IdFilter(field_name="actor_id")
-    action = django_filters.CharFilter()
-    object_type = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["round", "school", "actor", "action", "object_type"]

@@ -31,12 +31,11 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 
 from rounds.enums import AssignmentStatus, RoundPhase
-from rounds.models import Assignment, Indicator, Round
-from schools.models import Evidence, School
+from rounds.models import Assignment, Evidence, Indicator, Round
+from schools.models import School
 from scoring import engine
 from scoring.enums import SheetStatus
-
-from .models import (
+from scoring.models import (
     AuditScore,
     ConsensusScore,
     ResultRow,
@@ -988,7 +987,7 @@ def result_set_for_reading(*, round_id: int, user: Any, version: int | None) -> 
     round never has a published set (publishing needs the public-notice phase, and
     phases only move forward), so whoever reads only published sets never sees a draft.
     """
-    from xm_eval import permissions
+    from core import permissions
 
     result_sets = (
         ResultSet.objects.filter(round_id=round_id)
@@ -1095,7 +1094,7 @@ def score_sheets_visible_to(*, user: Any) -> QuerySet[ScoreSheet]:
     """
     from django.db.models import Prefetch
 
-    from xm_eval import permissions
+    from core import permissions
 
     sheets = (
         ScoreSheet.objects.select_related("round", "school", "evaluator")
@@ -1124,7 +1123,7 @@ def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
     """Self-assessments with their scores: the own schools' for staff, all for the bureau."""
     from django.db.models import Prefetch
 
-    from xm_eval import permissions
+    from core import permissions
 
     assessments = (
         SelfAssessment.objects.select_related("round", "school")
@@ -1145,7 +1144,7 @@ def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
 
 def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:
     """Result sets, published or not, for the bureau roles; with their row counts."""
-    from xm_eval import permissions
+    from core import permissions
 
     result_sets = (
         ResultSet.objects.select_related("round")
@@ -1156,13 +1155,6 @@ def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:
     if permissions.can_view_unpublished_results(user):
         return result_sets
     return result_sets.filter(is_published=True)
-
-
-def audit_events_list() -> QuerySet:
-    """The audit trail, newest first, with the actor joined."""
-    from xm_eval.models import AuditEvent
-
-    return AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")
 
 
 def school_codes_of(*, school_ids: Iterable[int]) -> dict[int, str]:

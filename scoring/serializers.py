@@ -17,14 +17,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import Column, Table
 from rounds.models import Indicator, Round
 from schools.enums import RankingGroup, SchoolKind
 from schools.models import School
-from xm_eval.api import Column, Table
-from xm_eval.models import AuditEvent
-
-from .enums import Grade
-from .models import ResultRow, ResultSet, Score, ScoreSheet, SelfAssessment, SelfScore
+from scoring.enums import Grade
+from scoring.models import ResultRow, ResultSet, Score, ScoreSheet, SelfAssessment, SelfScore
 
 # --------------------------------------------------------------- score sheets
 
@@ -263,30 +261,6 @@ def statistics_body(
 
 
 # ---------------------------------------------------------------- audit trail
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    actor_username = serializers.CharField(source="actor.username", read_only=True, default=None)
-    before = serializers.JSONField(read_only=True, allow_null=True)
-    after = serializers.JSONField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = AuditEvent
-        fields = [
-            "id",
-            "created_at",
-            "actor",
-            "actor_username",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "round_id",
-            "school_id",
-            "before",
-            "after",
-        ]
-        read_only_fields = fields
 
 
 # ------------------------------------------------------------ rankings, results

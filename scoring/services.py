@@ -20,16 +20,15 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import permissions
+from core.audit import AuditChange, audit_record, audit_record_many, model_snapshot
+from core.errors import DomainError
 from rounds.enums import RoundPhase
 from rounds.models import Indicator, Round
 from schools.models import School
-from xm_eval import permissions
-from xm_eval.audit import AuditChange, audit_record, audit_record_many, model_snapshot
-from xm_eval.errors import DomainError
-
-from . import consistency, engine, selectors
-from .enums import SheetStatus
-from .models import (
+from scoring import consistency, engine, selectors
+from scoring.enums import SheetStatus
+from scoring.models import (
     AuditScore,
     ConsensusScore,
     ResultRow,
@@ -39,7 +38,13 @@ from .models import (
     SelfAssessment,
     SelfScore,
 )
-from .sheets import clean_points, observation_point, observation_points, point_key, unknown_point
+from scoring.sheets import (
+    clean_points,
+    observation_point,
+    observation_points,
+    point_key,
+    unknown_point,
+)
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -220,7 +225,7 @@ def _result_set_store(
 
 
 def _enqueue_statistics(result_set_id: int) -> None:
-    from .tasks import result_set_statistics_task
+    from scoring.tasks import result_set_statistics_task
 
     result_set_statistics_task.delay(result_set_id)
 

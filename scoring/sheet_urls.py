@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import sheet_views as views
+from scoring import sheet_views as views
 
 app_name = "sheets"
 

@@ -32,17 +32,16 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core import permissions
+from core.errors import DomainError
+from rounds import evidence_selectors
 from rounds.enums import PHASE_ORDER, AssignmentStatus, ConsolidationMethod, RoundPhase
+from rounds.evidence import ALLOWED_LABEL
 from rounds.models import Indicator, Round
-from schools import selectors as school_selectors
-from schools.evidence import ALLOWED_LABEL
 from schools.models import School
-from xm_eval import permissions
-from xm_eval.errors import DomainError
-
-from . import selectors, services
-from .enums import SheetStatus
-from .forms import OverrideScoreForm, ScoreForm, SelfScoreForm
+from scoring import selectors, services
+from scoring.enums import SheetStatus
+from scoring.forms import OverrideScoreForm, ScoreForm, SelfScoreForm
 
 # ------------------------------------------------------------------ helpers
 
@@ -195,7 +194,7 @@ def _sheet_context(request: HttpRequest, round: Round, school: School) -> dict[s
     sheet = selectors.score_sheet_of(round=round, school_id=school.pk, evaluator_id=user.pk)
     scores = selectors.sheet_scores_by_point(sheet=sheet)
     self_scores = selectors.submitted_self_scores_by_point(round=round, school_id=school.pk)
-    files = school_selectors.evidence_by_point(round=round, school_id=school.pk)
+    files = evidence_selectors.evidence_by_point(round=round, school_id=school.pk)
     peers: dict[int, list[Any]] = {}
     if permissions.can_view_peer_scores(user, round):
         peers = selectors.submitted_expert_scores_by_point(
@@ -360,7 +359,7 @@ def _self_assessment_state(request: HttpRequest, round: Round, school: School, a
     """(may the self scores change now, why not, may evidence be uploaded now, why not)."""
     user = request.user
     own_staff = school.pk in permissions.school_ids_of(user)
-    window = school_selectors.evidence_upload_window(round=round)
+    window = evidence_selectors.evidence_upload_window(round=round)
     phase = round.get_phase_display()
     if not own_staff:
         reason = _("Read only: only the school's own staff fill in the self-assessment.")
@@ -398,7 +397,7 @@ def _self_assessment_state(request: HttpRequest, round: Round, school: School, a
 def _self_assessment_context(request: HttpRequest, round: Round, school: School) -> dict:
     assessment = selectors.self_assessment_of(round=round, school_id=school.pk)
     scores = selectors.self_scores_by_point(assessment=assessment)
-    files = school_selectors.evidence_by_point(round=round, school_id=school.pk)
+    files = evidence_selectors.evidence_by_point(round=round, school_id=school.pk)
     editable, closed_reason, can_upload, upload_closed_reason, window = _self_assessment_state(
         request, round, school, assessment
     )
@@ -413,7 +412,7 @@ def _self_assessment_context(request: HttpRequest, round: Round, school: School)
             "not_applicable": bool(own and own.not_applicable),
             "note": own.note if own else "",
         }
-    checklist = school_selectors.evidence_checklist(
+    checklist = evidence_selectors.evidence_checklist(
         round=round, school_id=school.pk, leaves=[row.indicator for row in leaves]
     )
     answered = sum(
@@ -423,7 +422,7 @@ def _self_assessment_context(request: HttpRequest, round: Round, school: School)
     if permissions.is_school_staff(request.user):
         other_schools = [
             other
-            for other in school_selectors.schools_of_staff_in_round(
+            for other in evidence_selectors.schools_of_staff_in_round(
                 round=round, user_id=request.user.pk
             )
             if other.pk != school.pk
@@ -453,7 +452,7 @@ def self_assessment(request: HttpRequest, round_id: int) -> HttpResponse:
     round = get_object_or_404(Round.objects.select_related("framework"), pk=round_id)
     if not permissions.is_school_staff(request.user):
         return _forbidden(request, _("The self-assessment is filled in by the school's own staff."))
-    school = school_selectors.schools_of_staff_in_round(
+    school = evidence_selectors.schools_of_staff_in_round(
         round=round, user_id=request.user.pk
     ).first()
     if school is None:

@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from rounds.models import Indicator, Round
-from xm_eval.errors import DomainError
 
 
 def point_key(indicator: Indicator | int | str) -> int | str:

@@ -6,9 +6,8 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from rounds.models import Round
-
-from .models import ResultSet
-from .services import result_set_statistics_compute, round_results_compute
+from scoring.models import ResultSet
+from scoring.services import result_set_statistics_compute, round_results_compute
 
 
 @shared_task(name="scoring.round_results_compute", acks_late=True, max_retries=0)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from scoring import views
 
 app_name = "scoring"
 
@@ -11,5 +11,4 @@ urlpatterns = [
     path("rounds/<int:round_id>/", views.round_results, name="round"),
     path("rounds/<int:round_id>/schools/<int:school_id>/", views.school_result, name="school"),
     path("rows/<int:row_id>/explain/", views.explain, name="explain"),
-    path("sets/<int:result_set_id>/publish/", views.publish, name="publish"),
 ]

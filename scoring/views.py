@@ -22,25 +22,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from core import permissions
+from core.views import render_fragment_or_page, render_page, signed_in
 from reports.charts import bar_chart, radar_chart
 from rounds import selectors as round_selectors
 from rounds.models import Indicator, Round
-from xm_eval import permissions
-from xm_eval.errors import DomainError
-from xm_eval.views import allowed, render_fragment_or_page, render_page, signed_in
-
-from . import engine, publication, selectors, services
-from .enums import Grade
-from .models import ResultRow, ResultSet
+from scoring import engine, selectors, services
+from scoring.enums import Grade
+from scoring.models import ResultRow, ResultSet
 
 # Radars are drawn inline for rounds of up to this many schools (about 11 ms each);
 # a larger round shows each school's radar on the school's own page.
@@ -607,26 +602,3 @@ def explain(request: HttpRequest, row_id: int) -> HttpResponse:
     return render_fragment_or_page(
         request, "results/_explanation.html", "results/explanation.html", context
     )
-
-
-# ------------------------------------------------------------------ actions
-
-
-@signed_in
-@allowed(permissions.can_publish_results)
-@require_POST
-def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
-    result_set = ResultSet.objects.select_related("round").filter(pk=result_set_id).first()
-    if result_set is None:
-        raise Http404
-    url = reverse("scoring:round", args=(result_set.round_id,))
-    try:
-        # The same checks as the notice pages: after the notice, no open objection.
-        publication.result_set_publish_checked(result_set=result_set, actor=request.user)
-    except DomainError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request, _("Version %(version)d is published.") % {"version": result_set.version}
-        )
-    return redirect(f"{url}?version={result_set.version}")

@@ -9,8 +9,8 @@ from django import forms
 from django.db import models
 from django.urls import reverse
 
-from xm_eval.audit import audit_verify
-from xm_eval.models import AuditEvent
+from core.audit import audit_verify
+from core.models import AuditEvent
 
 
 def admin_url(model: type[models.Model], view: str, *args: object) -> str:

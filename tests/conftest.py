@@ -1,7 +1,7 @@
 import pytest
 
+from core.enums import Role
 from tests.factories import SchoolFactory, UserFactory
-from xm_eval.enums import Role
 
 
 @pytest.fixture

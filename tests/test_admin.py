@@ -15,6 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.audit import audit_record
+from core.models import AuditEvent
+from rectification.models import Rectification
 from rounds import services
 from rounds.admin import FROZEN_MESSAGE
 from rounds.enums import AssignmentStatus, FrameworkStatus, IndicatorMethod, RoundPhase
@@ -22,13 +25,13 @@ from rounds.models import (
     Assignment,
     ConflictOfInterest,
     EvaluationGroup,
+    Evidence,
     Framework,
     Indicator,
-    Rectification,
     Round,
 )
 from schools.enums import RankingGroup, SchoolKind
-from schools.models import Evidence, School, Specialty, StaffMembership
+from schools.models import School, Specialty, StaffMembership
 from scoring.enums import Grade
 from scoring.models import (
     AuditScore,
@@ -40,8 +43,6 @@ from scoring.models import (
     SelfAssessment,
     SelfScore,
 )
-from xm_eval.audit import audit_record
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
+from core.enums import Role
 from rounds.enums import AssignmentStatus, FrameworkStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, Framework, GroupMember, Round
 from rounds.services import framework_validate
@@ -21,7 +22,6 @@ from xm_eval.demo import (
     demo_phase_windows,
     demo_seed,
 )
-from xm_eval.enums import Role
 
 TODAY = dt.date(2026, 11, 26)
 XIAMEN_DISTRICTS = {"思明区", "湖里区", "集美区", "海沧区", "同安区", "翔安区"}
@@ -178,7 +178,7 @@ def test_seeding_twice_changes_no_table(summary):
         summary.active_assignments,
         summary.recused_assignments,
     )
-    assert before["xm_eval.AuditEvent"] > 0
+    assert before["core.AuditEvent"] > 0
     assert before["auth.Group"] == len(Role.values) == Group.objects.count()
 
 

@@ -1,5 +1,5 @@
 """xm_eval: quality-assessment rounds for technical schools."""
 
-from .celery import app as celery_app
+from xm_eval.celery import app as celery_app
 
 __all__ = ("celery_app",)

@@ -11,15 +11,16 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from rounds.api import AssignmentViewSet, FrameworkViewSet, RoundViewSet
-from schools.api import EvidenceViewSet, SchoolViewSet
+from rounds.evidence_api import EvidenceViewSet
+from schools.api import SchoolViewSet
 from scoring.api import (
-    AuditEventViewSet,
     RankingsView,
     ResultSetViewSet,
     SchoolResultView,
     ScoreSheetViewSet,
     SelfAssessmentViewSet,
 )
+from supervision.api import AuditEventViewSet
 
 app_name = "api"
 

@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .enums import Role
-from .permissions import (
+from core.enums import Role
+from core.permissions import (
     can_list_rectifications,
     can_monitor_rounds,
     can_view_incentives,

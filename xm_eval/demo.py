@@ -27,6 +27,8 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.utils import timezone
 
+from core.enums import Role
+from core.errors import DomainError
 from rounds import selectors as round_selectors
 from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
 from rounds.framework_csv import framework_rows_from_csv
@@ -42,9 +44,6 @@ from rounds.services import (
 from schools.enums import SchoolKind
 from schools.models import School, StaffMembership
 from schools.services import school_upsert, specialty_upsert, staff_membership_add
-
-from .enums import Role
-from .errors import DomainError
 
 DEMO_PASSWORD = "demo-pass-2025"
 

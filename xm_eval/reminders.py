@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import ReminderSent
+from xm_eval.models import ReminderSent
 
 logger = logging.getLogger(__name__)
 
@@ -158,8 +158,8 @@ def _phase_reminders(today: dt.date) -> Iterator[Reminder]:
 
 
 def _rectification_reminders(today: dt.date) -> Iterator[Reminder]:
-    from rounds.enums import RECTIFICATION_AWAITING_REPORT
-    from rounds.models import Rectification
+    from rectification.enums import RECTIFICATION_AWAITING_REPORT
+    from rectification.models import Rectification
     from schools.models import StaffMembership
 
     rectifications = [

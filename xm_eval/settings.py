@@ -61,11 +61,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "xm_eval",
+    # The project's apps are layers, bottom to top (docs/architecture.md).
+    "core",
     "schools",
     "rounds",
     "scoring",
+    "publication",
+    "rectification",
+    "incentives",
     "reports",
+    "supervision",
+    "xm_eval",
 ]
 
 MIDDLEWARE = [
@@ -205,14 +211,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "xm_eval.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "xm_eval.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["xm_eval.api.AnonThrottle", "xm_eval.api.UserThrottle"],
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.AnonThrottle", "core.api.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("API_THROTTLE_ANON", "120/min"),
         "user": os.environ.get("API_THROTTLE_USER", "1200/min"),
@@ -245,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "xm_eval.api.schema_add_error_responses",
+        "core.api.schema_add_error_responses",
     ],
     # The interactive docs load Swagger UI from the sidecar package, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -7,7 +7,7 @@ bureau (``rounds:``, under /rounds/) and the result pages (``scoring:``, under
 
 from django.urls import include, path
 
-from . import views
+from xm_eval import views
 
 site_patterns = (
     [

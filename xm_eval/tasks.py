@@ -17,7 +17,7 @@ from celery import shared_task
 )
 def reminders_send() -> dict:
     """Send the deadline reminders due today, each once."""
-    from .reminders import reminders_send as send
+    from xm_eval.reminders import reminders_send as send
 
     report = send()
     return {"sent": report.sent, "already_sent": report.already_sent, "failed": report.failed}
@@ -31,6 +31,6 @@ def reminders_send() -> dict:
 )
 def rectifications_escalate_overdue() -> dict:
     """Escalate the rectifications whose deadline passed without a report."""
-    from rounds.rectification import rectifications_escalate_overdue as escalate
+    from rectification.services import rectifications_escalate_overdue as escalate
 
     return {"escalated": escalate()}

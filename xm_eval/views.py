@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.views import LoginView, LogoutView
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
-from django_htmx.middleware import HtmxDetails
 
-from rounds.enums import PHASE_ORDER, AssignmentStatus, RoundPhase
+from core import permissions
+from core.views import render_page, signed_in
+from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.phases import phase_deadline, phase_is_before
 from scoring import selectors as scoring_selectors
-
-from . import permissions
-from .context_processors import navigation, optional_url
-from .errors import DomainError
-
-View = Callable[..., HttpResponse]
+from xm_eval.context_processors import navigation, optional_url
 
 # The score pages live in another part of the site; a link is shown only once
 # one of these names resolves.
@@ -35,93 +26,6 @@ SELF_ASSESSMENT_URL_NAMES = ("scoring:self_assessment", "sheets:self_assessment"
 CONSOLIDATION_URL_NAMES = ("scoring:consolidation", "sheets:consolidation")
 
 # ----------------------------------------------------------------- helpers
-
-
-def render_page(
-    request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
-) -> HttpResponse:
-    """Render a full page with the navigation, whether or not the context processor is on."""
-    return render(request, template, {**navigation(request), **(context or {})}, status=status)
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    if htmx is None:
-        htmx = HtmxDetails(request)
-    return bool(htmx)
-
-
-def render_fragment_or_page(
-    request: HttpRequest, fragment: str, page: str, context: dict[str, Any]
-) -> HttpResponse:
-    """The bare fragment for an htmx request, else the full page that includes it."""
-    if is_htmx(request):
-        response = render(request, fragment, context)
-    else:
-        response = render_page(request, page, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
-    """A broken rule is explained to the person (409), never a server error."""
-    return render_page(request, "home/domain_error.html", {"error": error}, status=409)
-
-
-def signed_in(view: View) -> View:
-    """Anonymous people go to the sign-in page; a DomainError shows its message."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("site:login"))
-        try:
-            return view(request, *args, **kwargs)
-        except DomainError as error:
-            return domain_error_response(request, error)
-
-    return wrapper
-
-
-def allowed(predicate: Callable[[Any], bool]) -> Callable[[View], View]:
-    """403 unless ``predicate(user)``; use under ``signed_in``."""
-
-    def decorator(view: View) -> View:
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not predicate(request.user):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseDeadline:
-    """The end of a round's current phase and the days left until it (negative: overdue)."""
-
-    starts_on: dt.date
-    ends_on: dt.date
-    days_left: int
-
-    @property
-    def overdue_days(self) -> int:
-        return -self.days_left
-
-
-def phase_deadline(round: Any, today: dt.date | None = None) -> PhaseDeadline | None:
-    """The current phase's window of ``round`` (phase windows prefetched), or None."""
-    today = today or timezone.localdate()
-    for window in round.phase_windows.all():
-        if window.phase == round.phase:
-            return PhaseDeadline(window.starts_on, window.ends_on, (window.ends_on - today).days)
-    return None
-
-
-def phase_is_before(round: Any, phase: str) -> bool:
-    return PHASE_ORDER.index(round.phase) < PHASE_ORDER.index(phase)
 
 
 # -------------------------------------------------------------- sign-in

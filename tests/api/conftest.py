@@ -16,16 +16,16 @@ import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from core.enums import Role
 from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
-from rounds.models import Assignment, Framework, Round
+from rounds.models import Assignment, Evidence, Framework, Round
 from rounds.selectors import framework_leaves
-from schools.models import Evidence, School, StaffMembership
+from schools.models import School, StaffMembership
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import ResultSet, ScoreSheet, SelfAssessment, SelfScore
 from tests.factories import UserFactory, make_round
 from tests.factories.scoring import scored_round
-from xm_eval.enums import Role
 
 ROLES = ("anonymous", "bureau_admin", "supervisor", "group_leader", "evaluator", "school_staff")
 

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from core.enums import Role
 from tests.factories import UserFactory
-from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from xm_eval.api import DOMAIN_ERROR_STATUS, domain_error_status, exception_handler
-from xm_eval.errors import DomainError
+from core.api import DOMAIN_ERROR_STATUS, domain_error_status, exception_handler
+from core.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

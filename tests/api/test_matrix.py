@@ -121,7 +121,7 @@ def request_for(name: str, method: str, world: World) -> tuple[str, dict[str, An
 
 
 def _any_audit_event_id() -> int:
-    from xm_eval.models import AuditEvent
+    from core.models import AuditEvent
 
     return AuditEvent.objects.order_by("id").values_list("id", flat=True).first()
 

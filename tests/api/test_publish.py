@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from publication.services import notice_open
 from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import services
 from scoring.models import ResultSet
-from scoring.publication import notice_open
 from tests.factories.scoring import scored_round
 
 pytestmark = pytest.mark.django_db

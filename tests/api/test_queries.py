@@ -15,16 +15,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit_record
 from rounds.enums import RoundPhase
-from rounds.models import Assignment, PhaseWindow, Round
-from schools.models import Evidence, StaffMembership
+from rounds.models import Assignment, Evidence, PhaseWindow, Round
+from schools.models import StaffMembership
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet, SelfAssessment, SelfScore
 from tests.api.conftest import World
 from tests.factories import SchoolFactory, make_framework, make_round
 from tests.factories.scoring import scored_round
-from xm_eval.audit import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.api import XLSXRenderer
 from schools.enums import RankingGroup, SchoolKind
 from scoring import services
 from scoring.models import ResultRow
 from scoring.serializers import GRADE_LABELS, GROUP_LABELS, KIND_LABELS
 from tests.factories.scoring import scored_round
-from xm_eval.api import XLSXRenderer
 
 pytestmark = pytest.mark.django_db
 

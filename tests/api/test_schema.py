@@ -72,7 +72,7 @@ def operations(app: Any) -> list:
 
 def known_path_parameters(world: Any) -> dict[str, dict[str, Any]]:
     """Ids of objects that exist, so bodies and queries are also fuzzed against real rows."""
-    from xm_eval.models import AuditEvent
+    from core.models import AuditEvent
 
     sheet = {"id": world.sheet.pk}
     result_set = {"id": world.published_v1.pk}

@@ -7,12 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.models import AuditEvent
 from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from core.enums import Role
 from rounds import services
 from rounds.enums import RoundPhase
 from rounds.models import Assignment, GroupMember, Round
 from tests.factories import SchoolFactory, UserFactory, small_tree
-from xm_eval.enums import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

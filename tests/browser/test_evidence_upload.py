@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from rounds.models import Indicator
-from schools.models import Evidence
+from rounds.models import Evidence, Indicator
 from tests.browser.test_scoring_sheet import media_in_tmp  # noqa: F401 - a fixture
 from tests.scoring.test_sheet_views import PDF, World, build_world
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from core.enums import Role
 from scoring import services
 from scoring.models import ResultRow
 from tests.factories import UserFactory
 from tests.factories.scoring import scored_round
-from xm_eval.enums import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,14 +15,16 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from core.enums import Role
+from publication import services as publication
+from publication.models import NoticePeriod, Objection
 from rounds.enums import RoundPhase
 from rounds.models import Round
 from schools.models import School
-from scoring import publication, services
-from scoring.models import AuditScore, NoticePeriod, Objection, ResultSet
+from scoring import services
+from scoring.models import AuditScore, ResultSet
 from tests.factories import StaffMembershipFactory, UserFactory
 from tests.factories.scoring import leaf, scored_round
-from xm_eval.enums import Role
 
 # A valid citizen identity number (the check character is right) and a phone.
 OBJECTOR = {

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.trend_chart import line_chart
+from publication.trend_chart import line_chart
 
 LABELS = ["2019–2021 第一轮", "2022–2024 第二轮", "2025–2027 第三轮"]
 

@@ -97,7 +97,7 @@ EXPECTED = {
 
 
 def test_every_history_url_has_expectations():
-    from schools import history_urls
+    from publication import history_urls
 
     assert {pattern.name for pattern in history_urls.urlpatterns} == {"index", "school", "round"}
 

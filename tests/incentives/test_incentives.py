@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.incentives import (
+from incentives.allocation import (
     DEFAULT_GRADE_WEIGHTS,
     DEFAULT_RULES,
     GRADES,

@@ -76,7 +76,7 @@ EXPECTED = {
 
 
 def test_every_incentive_url_has_expectations():
-    from scoring import incentive_urls
+    from incentives import urls as incentive_urls
 
     assert {pattern.name for pattern in incentive_urls.urlpatterns} == set(EXPECTED)
 

@@ -10,11 +10,18 @@ import pytest
 import time_machine
 from django.db import connection
 
-from rounds.enums import RectificationStatus, RoundPhase
-from rounds.models import Rectification
-from scoring import publication, selectors, services
-from scoring.enums import Grade, ObjectionStatus
-from scoring.models import AuditScore, NoticePeriod, Objection, ResultRow, ResultSet
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
+from publication import services as publication
+from publication.enums import ObjectionStatus
+from publication.models import NoticePeriod, Objection
+from rectification.enums import RectificationStatus
+from rectification.models import Rectification
+from rounds.enums import RoundPhase
+from scoring import selectors, services
+from scoring.enums import Grade
+from scoring.models import AuditScore, ResultRow, ResultSet
 from tests.factories import UserFactory
 from tests.factories.publication import (
     OBJECTOR,
@@ -26,9 +33,6 @@ from tests.factories.publication import (
     noticed_round,
     upload,
 )
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -298,7 +302,7 @@ def test_a_separate_field_encryption_key_is_used_when_set(bureau_admin, settings
         == (OBJECTOR["name"])
     )
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    from xm_eval.crypto import InvalidToken
+    from core.crypto import InvalidToken
 
     with pytest.raises(InvalidToken):
         publication.objection_identity(objection=objection, actor=bureau_admin)

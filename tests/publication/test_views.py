@@ -13,9 +13,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from scoring import publication
-from scoring.enums import ObjectionStatus
-from scoring.models import Objection, ResultSet
+from publication import services as publication
+from publication.enums import ObjectionStatus
+from publication.models import Objection
+from scoring.models import ResultSet
 from tests.factories.publication import (
     OBJECTOR,
     ORGANISATION,
@@ -235,7 +236,7 @@ def test_every_url_answers_every_role_as_expected(world, case, role):
 
 
 def test_every_notice_url_is_in_the_matrix():
-    from scoring import publication_urls
+    from publication import urls as publication_urls
 
     names = {f"notice:{pattern.name}" for pattern in publication_urls.urlpatterns}
     assert names == {case.route for case in CASES}
@@ -487,7 +488,7 @@ def test_the_publication_page_keeps_its_query_count(bureau_admin):
 
 
 def test_the_objection_list_never_loads_the_encrypted_identity():
-    from scoring import publication_selectors
+    from publication import selectors as publication_selectors
 
     for queryset in (
         publication_selectors.objections_for_handling(),

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from rounds import rectification as services
-from rounds.enums import EscalationReason, RectificationItemKind, RectificationStatus
-from rounds.models import Rectification
-from scoring import publication
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
+from publication import services as publication
+from rectification import services
+from rectification.enums import EscalationReason, RectificationItemKind, RectificationStatus
+from rectification.models import Rectification
 from tests.factories import StaffMembershipFactory, UserFactory
 from tests.factories.publication import PDF, after_notice, noticed_round, upload
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 from xm_eval.tasks import rectifications_escalate_overdue
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from rounds import rectification as services
-from rounds.enums import RectificationItemKind, RectificationStatus
-from rounds.models import Rectification, RectificationItem
-from scoring import publication
+from publication import services as publication
+from rectification import services
+from rectification.enums import RectificationItemKind, RectificationStatus
+from rectification.models import Rectification, RectificationItem
 from tests.factories import SchoolFactory
 from tests.factories.publication import PDF, after_notice, noticed_round, role_users, upload
 
@@ -201,7 +201,7 @@ def test_every_url_answers_every_role_as_expected(world, case, role):
 
 
 def test_every_rectification_url_is_in_the_matrix():
-    from rounds import rectification_urls
+    from rectification import urls as rectification_urls
 
     names = {f"rectification:{pattern.name}" for pattern in rectification_urls.urlpatterns}
     assert names == {case.route for case in CASES}

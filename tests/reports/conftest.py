@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from core.enums import Role
 from rounds.enums import AssignmentStatus, GroupRole
 from rounds.models import Assignment, EvaluationGroup, GroupMember, Round
 from schools.models import StaffMembership
 from tests.factories import SchoolFactory, UserFactory, make_round
 from tests.reports.helpers import compute_and_publish, score_round
 from xm_eval.demo import ROUND_NAME, demo_seed
-from xm_eval.enums import Role
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

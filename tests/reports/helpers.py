@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from core.enums import Role
 from reports.models import GroupOpinion
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Round
@@ -20,7 +21,6 @@ from scoring.services import (
     result_set_statistics_compute,
     round_results_compute,
 )
-from xm_eval.enums import Role
 
 REASONS = (
     "佐证材料不完整，缺近三年记录",

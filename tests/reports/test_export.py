@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from scoring.export import consistency_workbook, ranking_workbook, score_matrix_workbook
+from reports.export import consistency_workbook, ranking_workbook, score_matrix_workbook
 from scoring.models import ResultRow
 
 pytestmark = pytest.mark.django_db

@@ -6,17 +6,17 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from rounds.framework_csv import framework_rows_from_csv
-from rounds.framework_xlsx import (
+from core.errors import DomainError
+from reports.framework_xlsx import (
     COLUMNS,
     framework_csv_path,
     framework_import_xlsx,
     framework_rows_from_xlsx,
     framework_template_workbook,
 )
+from rounds.framework_csv import framework_rows_from_csv
 from rounds.models import Framework, Indicator
 from tests.fixtures.make_hostile import framework_rows, workbook_bytes
-from xm_eval.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from xm_eval.errors import DomainError
-from xm_eval.xlsx_safety import cell_number, workbook_check, workbook_open
+from core.errors import DomainError
+from core.xlsx_safety import cell_number, workbook_check, workbook_open
 
 ARCHIVE_PROBLEMS = [
     ("zip_bomb.xlsx", "zip_bomb", "zip bomb"),
@@ -27,8 +27,8 @@ def test_the_archive_checks_refuse(hostile_dir, name, problem, words):
 @pytest.mark.parametrize(("name", "problem", "words"), ARCHIVE_PROBLEMS)
 @pytest.mark.django_db
 def test_both_importers_refuse(hostile_dir, name, problem, words, small_round):
-    from rounds.framework_xlsx import framework_rows_from_xlsx
-    from scoring.workbook import score_workbook_import
+    from reports.framework_xlsx import framework_rows_from_xlsx
+    from reports.workbook import score_workbook_import
 
     data = (hostile_dir / name).read_bytes()
     with pytest.raises(DomainError, match=words):
@@ -97,8 +97,8 @@ def test_a_dtd_behind_padding_is_still_found():
 
 @pytest.mark.django_db
 def test_a_dtd_the_scan_misses_is_refused_by_the_parsers(small_round):
-    from rounds.framework_xlsx import framework_rows_from_xlsx
-    from scoring.workbook import score_workbook_import
+    from reports.framework_xlsx import framework_rows_from_xlsx
+    from reports.workbook import score_workbook_import
 
     # a processing instruction that looks like an element makes the scan stop early
     sneaky = ('<?xml version="1.0"?><?note <a?>' + " " * 10_000 + ENTITY_SHEET).encode()
@@ -107,7 +107,7 @@ def test_a_dtd_the_scan_misses_is_refused_by_the_parsers(small_round):
     with pytest.raises(DomainError) as caught:  # … but not the parser
         framework_rows_from_xlsx(io.BytesIO(data))
     assert caught.value.code == "xlsx_refused"
-    from xm_eval.xlsx_safety import CheckedWorkbook
+    from core.xlsx_safety import CheckedWorkbook
 
     workbook = CheckedWorkbook(io.BytesIO(data))
     with pytest.raises(DomainError) as caught:

@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.enums import Role
 from reports.enums import ReportKind
 from reports.models import RenderJob, ReportArtifact
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory
-from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_unpublished_ranking_is_for_the_bureau_only(client, unpublished_round):
 
 
 def test_framework_import_page(client, small_round):
-    from rounds.framework_xlsx import framework_template_workbook
+    from reports.framework_xlsx import framework_template_workbook
     from rounds.models import Framework
 
     url = reverse("reports:framework_import")

@@ -7,11 +7,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from rounds.enums import RoundPhase
-from rounds.models import Round
-from scoring.enums import SheetStatus
-from scoring.models import Score, ScoreSheet
-from scoring.workbook import (
+from core.errors import DomainError
+from core.models import AuditEvent
+from reports.workbook import (
     FIRST_ROW,
     NOT_APPLICABLE,
     POINTS,
@@ -19,8 +17,10 @@ from scoring.workbook import (
     score_workbook_export,
     score_workbook_import,
 )
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
+from rounds.enums import RoundPhase
+from rounds.models import Round
+from scoring.enums import SheetStatus
+from scoring.models import Score, ScoreSheet
 
 pytestmark = pytest.mark.django_db
 

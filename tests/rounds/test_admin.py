@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.utils import translation
 
+from rectification.models import Rectification
 from rounds import services
 from rounds.admin import FROZEN_MESSAGE, ROUND_CLOSED_MESSAGE, ROUND_OPEN_MESSAGE
 from rounds.enums import AssignmentStatus, ConsolidationMethod, RoundPhase
@@ -20,7 +21,6 @@ from rounds.models import (
     Framework,
     GroupMember,
     Indicator,
-    Rectification,
     Round,
 )
 from tests.admin_helpers import (

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import DomainError
 from rounds.enums import FocusTag, IndicatorMethod
 from rounds.framework_csv import framework_rows_from_csv
 from rounds.services import framework_create
-from xm_eval.errors import DomainError
 
 SAMPLE = (
     Path(__file__).resolve().parents[2] / "rounds" / "fixtures_data" / "sample-framework-2025.csv"

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
 from rounds import services
 from rounds.enums import AssignmentStatus, ConflictKind, FrameworkStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
 from tests.factories import SchoolFactory, UserFactory, make_framework, make_round, small_tree
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

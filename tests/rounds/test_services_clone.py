@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import pytest
 
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
 from rounds import services
 from rounds.enums import ConsolidationMethod, GroupRole, RoundPhase
 from rounds.models import EvaluationGroup, GroupMember, PhaseWindow, Round
 from tests.factories import SchoolFactory, UserFactory, small_tree
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -7,15 +7,15 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
 from rounds import services
 from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, GroupMember, Round
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet
 from tests.factories import SchoolFactory, UserFactory, make_round
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.enums import Role
+from core.models import AuditEvent
 from rounds import services
 from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
-from rounds.models import Assignment, GroupMember, Indicator, PhaseWindow, Round
-from schools.models import Evidence
+from rounds.models import Assignment, Evidence, GroupMember, Indicator, PhaseWindow, Round
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet, SelfAssessment
 from tests.factories import (
@@ -28,8 +29,6 @@ from tests.factories import (
     small_tree,
 )
 from tests.factories.scoring import scored_round
-from xm_eval.enums import Role
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from rounds.models import Evidence
 from schools.enums import RankingGroup, SchoolKind, SchoolStatus
-from schools.models import Evidence, School, Specialty, StaffMembership
+from schools.models import School, Specialty, StaffMembership
 from tests.admin_helpers import (
     actions,
     add_inline_row,

@@ -7,13 +7,12 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.enums import Role
+from core.errors import DomainError
 from rounds.enums import RoundPhase
-from rounds.models import PhaseWindow
-from schools.models import Evidence
-from schools.services import evidence_upload
+from rounds.evidence import evidence_upload
+from rounds.models import Evidence, PhaseWindow
 from tests.factories import SchoolFactory, StaffMembershipFactory, make_round
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from rounds.enums import RoundPhase
-from rounds.models import Indicator, PhaseWindow
-from schools.models import Evidence
+from rounds.models import Evidence, Indicator, PhaseWindow
 from tests.scoring.test_sheet_views import PDF, ROLES, World, build_world
 
 pytestmark = pytest.mark.django_db

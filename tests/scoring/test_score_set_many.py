@@ -8,6 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from core.audit import audit_verify
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
+from reports.workbook import FIRST_ROW, POINTS, REASON, score_workbook_export, score_workbook_import
 from rounds import services as round_services
 from rounds.enums import RoundPhase
 from rounds.models import Assignment, Indicator
@@ -15,18 +20,7 @@ from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import Score
 from scoring.services import ScoreEntry
-from scoring.workbook import (
-    FIRST_ROW,
-    POINTS,
-    REASON,
-    score_workbook_export,
-    score_workbook_import,
-)
 from tests.factories import SchoolFactory, UserFactory, make_framework, make_round
-from xm_eval.audit import audit_verify
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import DomainError
+from core.models import AuditEvent
 from rounds.enums import RoundPhase
 from scoring import selectors, services
 from scoring.models import AuditScore, ResultRow, ResultSet, Score
 from tests.factories.scoring import leaf, scored_round
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.enums import Role
 from rounds import services as round_services
 from rounds.enums import GroupRole, RoundPhase
-from rounds.models import Indicator, Round
-from schools.models import Evidence, School
-from schools.services import evidence_upload
+from rounds.evidence import evidence_upload
+from rounds.models import Evidence, Indicator, Round
+from schools.models import School
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import AuditScore, ConsensusScore, Score, ScoreSheet, SelfScore
@@ -32,7 +33,6 @@ from tests.factories import (
     make_framework,
     make_round,
 )
-from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -4,15 +4,15 @@ from decimal import Decimal
 
 import pytest
 
+from core.enums import Role
+from core.errors import DomainError
+from core.models import AuditEvent
 from rounds import services as round_services
 from rounds.enums import GroupRole, RoundPhase
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import AuditScore, ConsensusScore, Score, SelfScore
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -13,13 +13,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.enums import Role
 from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import services
 from scoring.models import AuditScore, ResultRow, ResultSet
 from tests.factories import StaffMembershipFactory, UserFactory, make_framework
 from tests.factories.scoring import leaf, scored_round
-from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +211,7 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
     ]
     assert not ResultSet.objects.get(pk=result_set.pk).is_published
     # after a public notice that has ended, with no objection, it publishes
-    from scoring.publication import notice_open
+    from publication.services import notice_open
 
     notice = notice_open(result_set=result_set, actor=bureau_admin, days=1)
     type(notice).objects.filter(pk=notice.pk).update(

@@ -10,13 +10,13 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.enums import Role
 from rounds.enums import AssignmentStatus, GroupRole
 from rounds.models import DEFAULT_GRADE_BANDS, Assignment, EvaluationGroup, GroupMember, Round
 from rounds.services import framework_create
 from schools.models import School
 from scoring.models import ResultRow, ResultSet
 from tests.factories import StaffMembershipFactory, UserFactory, small_tree
-from xm_eval.enums import Role
 
 # Every role a page is checked against, in the order of the expectation tables.
 ROLES = ("anonymous", "admin", "supervisor", "leader", "evaluator", "own_staff", "other_staff")

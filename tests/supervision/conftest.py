@@ -110,6 +110,6 @@ def scored(db) -> Scored:  # noqa: ANN001
 
 
 def _last_sequence() -> int:
-    from xm_eval.models import AuditEvent
+    from core.models import AuditEvent
 
     return AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()

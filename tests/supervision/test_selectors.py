@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 import time_machine
 
+from core.audit import audit_record
+from core.enums import Role
+from core.models import AuditEvent
 from rounds.models import Assignment
 from rounds.services import assignment_recuse, conflict_record
+from supervision import selectors
 from tests.factories import SchoolFactory, UserFactory, make_round
 from tests.supervision.conftest import at
-from xm_eval import supervision_selectors as selectors
-from xm_eval.audit import audit_record
-from xm_eval.enums import Role
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -7,17 +7,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.audit import audit_record
 from rounds.enums import RoundPhase
 from rounds.models import Assignment
 from rounds.services import assignment_recuse
 from scoring import services
 from scoring.models import ResultSet
+from supervision.views import EVENTS_PER_PAGE
 from tests.factories import SchoolFactory, make_round
 from tests.factories.scoring import scored_round
 from tests.supervision.builders import ROLES, stored_result_set
 from tests.supervision.conftest import WINDOWS
-from xm_eval.audit import audit_record
-from xm_eval.supervision_views import EVENTS_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def urls(round_id: int) -> dict[str, str]:
 
 
 def test_every_supervision_url_has_expectations():
-    from xm_eval import supervision_urls
+    from supervision import urls as supervision_urls
 
     assert {pattern.name for pattern in supervision_urls.urlpatterns} == set(EXPECTED)
 

@@ -14,17 +14,16 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.authtoken.models import TokenProxy
 
+from core.admin import AuditedAdminMixin
+from core.audit import audit_record
+from core.enums import Role
+from core.models import AuditEvent
+from rectification.models import Rectification
 from reports.enums import ReportKind
 from reports.models import GroupOpinion, RenderJob, ReportArtifact
 from rounds import services
 from rounds.enums import RoundPhase
-from rounds.models import (
-    Assignment,
-    ConflictOfInterest,
-    EvaluationGroup,
-    Rectification,
-)
-from schools.models import Evidence
+from rounds.models import Assignment, ConflictOfInterest, EvaluationGroup, Evidence
 from scoring.enums import Grade
 from scoring.models import (
     AuditScore,
@@ -43,10 +42,6 @@ from tests.admin_helpers import (
     last_sequence,
 )
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
-from xm_eval.admin import AuditedAdminMixin
-from xm_eval.audit import audit_record
-from xm_eval.enums import Role
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

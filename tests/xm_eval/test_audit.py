@@ -6,16 +6,10 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.audit import GENESIS_HASH, AuditChange, audit_record, audit_record_many, audit_verify
+from core.models import AuditEvent
 from schools.models import School
 from tests.factories import SchoolFactory
-from xm_eval.audit import (
-    GENESIS_HASH,
-    AuditChange,
-    audit_record,
-    audit_record_many,
-    audit_verify,
-)
-from xm_eval.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +124,7 @@ def test_json_is_stored_in_its_canonical_spelling():
 
 
 def test_changing_a_single_character_anywhere_breaks_the_hash():
-    from xm_eval.audit import HASHED_FIELDS, _stored_values, event_content
+    from core.audit import HASHED_FIELDS, _stored_values, event_content
 
     event = record_some(1)[0]
     values = _stored_values(event)

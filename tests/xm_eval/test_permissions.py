@@ -2,12 +2,12 @@
 
 import pytest
 
+from core import permissions as p
+from core.enums import Role
 from rounds import services
 from rounds.enums import GroupRole, RoundPhase
 from scoring.models import ResultSet
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
-from xm_eval import permissions as p
-from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,15 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import translation
 
-from rounds.enums import AssignmentStatus, RectificationStatus, RoundPhase
-from rounds.models import Assignment, PhaseWindow, Rectification, Round
+from core.enums import Role
+from rectification.enums import RectificationStatus
+from rectification.models import Rectification
+from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.models import Assignment, PhaseWindow, Round
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet, SelfAssessment
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
 from xm_eval import reminders
-from xm_eval.enums import Role
 from xm_eval.models import ReminderSent
 from xm_eval.tasks import reminders_send
 

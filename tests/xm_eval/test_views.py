@@ -17,6 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.enums import Role
+from core.errors import DomainError
+from core.views import signed_in
 from rounds import services as round_services
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, PhaseWindow, Round
@@ -27,9 +30,6 @@ from scoring.models import ResultRow, ResultSet, SelfAssessment
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
 from tests.factories.scoring import scored_round
 from xm_eval.context_processors import optional_url
-from xm_eval.enums import Role
-from xm_eval.errors import DomainError
-from xm_eval.views import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from django.db import migrations, models
 
 # The hash function is the application's own, so a chain built here verifies
 # with audit_verify afterwards.
-import xm_eval.models
-from xm_eval.audit import GENESIS_HASH, _stored_values, event_hash
+import core.models
+from core.audit import GENESIS_HASH, _stored_values, event_hash
 
 IMMUTABLE_SQL = """
 CREATE OR REPLACE FUNCTION xm_eval_audit_event_immutable() RETURNS trigger AS $$
@@ -73,12 +73,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="auditevent",
             name="before",
-            field=xm_eval.models.CanonicalJSONField(blank=True, null=True, verbose_name="before"),
+            field=core.models.CanonicalJSONField(blank=True, null=True, verbose_name="before"),
         ),
         migrations.AlterField(
             model_name="auditevent",
             name="after",
-            field=xm_eval.models.CanonicalJSONField(blank=True, null=True, verbose_name="after"),
+            field=core.models.CanonicalJSONField(blank=True, null=True, verbose_name="after"),
         ),
         migrations.AddField(
             model_name="auditevent",

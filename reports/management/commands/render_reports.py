@@ -9,11 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import DomainError
 from reports import selectors, services
 from reports.tasks import render_document
 from rounds.models import Round
 from scoring.models import ResultSet
-from xm_eval.errors import DomainError
 
 BAR_WIDTH = 30
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.errors import DomainError
 from xm_eval.demo import demo_seed
-from xm_eval.errors import DomainError
 
 SITE_URL = "http://127.0.0.1:8000/"
 

@@ -1,0 +1,447 @@
+"""Pages of the public notice (公示), objections (异议), publication and corrections.
+
+Mounted at ``/notice/`` (namespace ``notice``). Who uses what:
+
+* anybody, signed in or not: the notices, a round's provisional ranking and
+  grades, the objection form (answers with a tracking code) and the tracking page;
+* the bureau admin only: the objections with the objector's identity, their
+  answers, opening a notice, publishing and correcting.
+
+Views validate the input, check the permission, call one service or selector
+and render; the rules live in ``scoring.publication``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from core import permissions
+from core.errors import DomainError
+from core.views import allowed, render_page, signed_in
+from publication import selectors
+from publication import services as publication
+from publication.enums import ObjectionStatus
+from publication.forms import (
+    CorrectionForm,
+    NoticeOpenForm,
+    ObjectionForm,
+    ResponseForm,
+    TrackingForm,
+    UpholdForm,
+)
+from publication.models import Objection
+from scoring.models import ResultSet
+from scoring.views import GRADE_ZH
+
+
+def _round_or_404(round_id: int) -> Any:
+    round = selectors.notice_round(round_id=round_id)
+    if round is None:
+        raise Http404
+    return round
+
+
+def _form_error(form: Any, error: DomainError) -> None:
+    """Put a service's refusal on the form field it names (else on the whole form)."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, str(error))
+
+
+# ---------------------------------------------------------------- public
+
+
+def notice_index(request: HttpRequest) -> HttpResponse:
+    """The public notices of every round, newest first (anybody)."""
+    now = timezone.now()
+    notices = [
+        {"notice": notice, "running": publication.notice_is_running(notice, now)}
+        for notice in selectors.notices_latest_per_round()
+    ]
+    return render_page(request, "notice/index.html", {"notices": notices})
+
+
+def notice_round(request: HttpRequest, round_id: int) -> HttpResponse:
+    """A round's ranking and grades under public notice, provisional until published."""
+    round = _round_or_404(round_id)
+    notice = publication.notice_of_round(round=round)
+    if notice is None:
+        raise Http404
+    result_set = selectors.result_set_shown_on_notice(round=round)
+    rows = [
+        {"row": row, "grade_zh": GRADE_ZH.get(row.grade, row.grade)}
+        for row in selectors.notice_ranking(result_set=result_set)
+    ]
+    context = {
+        "round": round,
+        "notice": notice,
+        "running": publication.notice_is_running(notice),
+        "result_set": result_set,
+        "rows": rows,
+    }
+    return render_page(request, "notice/round.html", context)
+
+
+def _objection_form(request: HttpRequest, round: Any, notice: Any) -> ObjectionForm:
+    return ObjectionForm(
+        request.POST or None,
+        request.FILES or None,
+        schools=selectors.notice_schools(result_set=notice.result_set),
+        indicators=selectors.framework_indicator_choices(round=round),
+    )
+
+
+@never_cache
+def objection_new(request: HttpRequest, round_id: int) -> HttpResponse:
+    """File an objection during the notice (anybody, by real name); answers the tracking code."""
+    round = _round_or_404(round_id)
+    notice = publication.notice_of_round(round=round)
+    if notice is None:
+        raise Http404
+    running = publication.notice_is_running(notice)
+    form = _objection_form(request, round, notice)
+    context = {"round": round, "notice": notice, "running": running, "form": form}
+    if request.method != "POST":
+        return render_page(request, "notice/objection_form.html", context)
+    if not form.is_valid():
+        return render_page(request, "notice/objection_form.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        objection = publication.objection_file(
+            round=round,
+            school=data["school"],
+            indicator=data["indicator"],
+            content=data["content"],
+            objector_kind=data["objector_kind"],
+            name=data["name"],
+            id_number=data["id_number"],
+            phone=data["phone"],
+            organisation=data["organisation"],
+            seal=data["seal"],
+        )
+    except DomainError as error:
+        _form_error(form, error)
+        return render_page(request, "notice/objection_form.html", context, status=409)
+    # Rendered, not redirected: the code is never put into a URL.
+    return render_page(
+        request,
+        "notice/objection_filed.html",
+        {"round": round, "objection": objection},
+        status=201,
+    )
+
+
+@never_cache
+def objection_track(request: HttpRequest) -> HttpResponse:
+    """An objection's status and response by its tracking code (posted, never in a URL)."""
+    form = TrackingForm(request.POST or None)
+    context: dict[str, Any] = {"form": form, "objection": None, "searched": False}
+    if request.method == "POST" and form.is_valid():
+        code = publication.normalise_tracking_code(form.cleaned_data["code"])
+        context["searched"] = True
+        context["objection"] = selectors.objection_by_tracking_code(code=code)
+    return render_page(request, "notice/track.html", context)
+
+
+# -------------------------------------------------------- bureau: objections
+
+
+@signed_in
+@allowed(permissions.can_handle_objections)
+def objection_list(request: HttpRequest) -> HttpResponse:
+    round_id = request.GET.get("round")
+    status = request.GET.get("status") or None
+    if status not in (None, *ObjectionStatus.values):
+        status = None
+    objections = selectors.objections_for_handling(
+        round_id=int(round_id) if round_id and round_id.isdigit() else None, status=status
+    )
+    context = {
+        "objections": list(objections),
+        "rounds": selectors.rounds_with_objections(),
+        "statuses": ObjectionStatus.choices,
+        "chosen_round": round_id,
+        "chosen_status": status,
+    }
+    return render_page(request, "notice/objection_list.html", context)
+
+
+def _objection_or_404(objection_id: int) -> Objection:
+    objection = selectors.objection_for_handling(objection_id=objection_id)
+    if objection is None:
+        raise Http404
+    return objection
+
+
+def _objection_page(
+    request: HttpRequest,
+    objection: Objection,
+    *,
+    dismiss_form: ResponseForm | None = None,
+    uphold_form: UpholdForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    round = objection.notice.result_set.round
+    schools = selectors.notice_schools(result_set=objection.notice.result_set)
+    points = selectors.observation_point_choices(round=round)
+    if uphold_form is None:
+        uphold_form = UpholdForm(
+            schools=schools,
+            points=points,
+            initial={
+                "school": objection.school_id,
+                "indicator": objection.indicator.code if objection.indicator else None,
+            },
+        )
+    context = {
+        "objection": objection,
+        "round": round,
+        "identity": publication.objection_identity(objection=objection, actor=request.user),
+        "dismiss_form": dismiss_form or ResponseForm(auto_id="dismiss_%s"),
+        "uphold_form": uphold_form,
+        "is_open": objection.status in (ObjectionStatus.RECEIVED, ObjectionStatus.UNDER_REVIEW),
+    }
+    response = render_page(request, "notice/objection_detail.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@signed_in
+@allowed(permissions.can_handle_objections)
+def objection_detail(request: HttpRequest, objection_id: int) -> HttpResponse:
+    """An objection with its objector's identity (bureau admin), and its answers."""
+    return _objection_page(request, _objection_or_404(objection_id))
+
+
+@signed_in
+@allowed(permissions.can_view_objector_identity)
+def objection_seal(request: HttpRequest, objection_id: int) -> HttpResponse:
+    objection = _objection_or_404(objection_id)
+    try:
+        data, content_type = publication.objection_seal(objection=objection, actor=request.user)
+    except DomainError as error:
+        raise Http404 from error
+    response = HttpResponse(data, content_type=content_type or "application/octet-stream")
+    response["Content-Disposition"] = f'inline; filename="seal-{objection.pk}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _back_to(objection: Objection) -> HttpResponse:
+    return redirect("notice:objection", objection_id=objection.pk)
+
+
+@signed_in
+@allowed(permissions.can_handle_objections)
+@require_POST
+def objection_review(request: HttpRequest, objection_id: int) -> HttpResponse:
+    objection = _objection_or_404(objection_id)
+    try:
+        publication.objection_review(objection=objection, actor=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The objection is under review."))
+    return _back_to(objection)
+
+
+@signed_in
+@allowed(permissions.can_handle_objections)
+@require_POST
+def objection_dismiss(request: HttpRequest, objection_id: int) -> HttpResponse:
+    objection = _objection_or_404(objection_id)
+    form = ResponseForm(request.POST, auto_id="dismiss_%s")
+    if not form.is_valid():
+        return _objection_page(request, objection, dismiss_form=form, status=400)
+    try:
+        publication.objection_dismiss(
+            objection=objection, actor=request.user, response=form.cleaned_data["response"]
+        )
+    except DomainError as error:
+        _form_error(form, error)
+        return _objection_page(request, objection, dismiss_form=form, status=409)
+    messages.success(request, _("The objection is dismissed; the objector can read the response."))
+    return _back_to(objection)
+
+
+@signed_in
+@allowed(permissions.can_handle_objections)
+@require_POST
+def objection_uphold(request: HttpRequest, objection_id: int) -> HttpResponse:
+    objection = _objection_or_404(objection_id)
+    round = objection.notice.result_set.round
+    form = UpholdForm(
+        request.POST,
+        schools=selectors.notice_schools(result_set=objection.notice.result_set),
+        points=selectors.observation_point_choices(round=round),
+    )
+    if not form.is_valid():
+        return _objection_page(request, objection, uphold_form=form, status=400)
+    data = form.cleaned_data
+    change = publication.AuditScoreChange(
+        school=data["school"],
+        indicator=data["indicator"],
+        points=data["points"],
+        not_applicable=data["not_applicable"],
+    )
+    try:
+        objection = publication.objection_uphold(
+            objection=objection, actor=request.user, response=data["response"], changes=[change]
+        )
+    except DomainError as error:
+        _form_error(form, error)
+        return _objection_page(request, objection, uphold_form=form, status=409)
+    messages.success(
+        request,
+        _("The objection is upheld; version %(version)d was computed.")
+        % {"version": objection.result_set_after.version},
+    )
+    return _back_to(objection)
+
+
+# ------------------------------------------------- bureau: notice, publishing
+
+
+def _publication_context(round: Any, **extra: Any) -> dict[str, Any]:
+    versions = selectors.round_versions(round=round)
+    latest = versions[0] if versions else None
+    notice = publication.notice_of_round(round=round)
+    refusal = None
+    if latest is not None and not latest.is_published:
+        refusal = publication.publication_refusal(result_set=latest)
+    return {
+        "round": round,
+        "versions": versions,
+        "latest": latest,
+        "notice": notice,
+        "notice_running": publication.notice_is_running(notice),
+        "open_objections": publication.open_objection_count(round=round),
+        "refusal": refusal,
+        "open_form": extra.pop("open_form", None)
+        or NoticeOpenForm(initial={"days": getattr(settings, "NOTICE_DAYS", 7)}),
+        **extra,
+    }
+
+
+@signed_in
+@allowed(permissions.can_publish_results)
+def publication_round(request: HttpRequest, round_id: int) -> HttpResponse:
+    """A round's versions, its notice, open objections, and the publishing actions."""
+    round = _round_or_404(round_id)
+    return render_page(request, "notice/publication.html", _publication_context(round))
+
+
+@signed_in
+@allowed(permissions.can_open_notice)
+@require_POST
+def notice_open(request: HttpRequest, round_id: int) -> HttpResponse:
+    round = _round_or_404(round_id)
+    form = NoticeOpenForm(request.POST)
+    if not form.is_valid():
+        context = _publication_context(round, open_form=form)
+        return render_page(request, "notice/publication.html", context, status=400)
+    latest = ResultSet.objects.filter(round=round).order_by("-version").first()
+    if latest is None:
+        messages.error(request, _("No results have been computed for this round yet."))
+        return redirect("notice:publication", round_id=round.pk)
+    try:
+        notice = publication.notice_open(
+            result_set=latest, actor=request.user, days=form.cleaned_data["days"]
+        )
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Version %(version)d is under public notice until %(end)s.")
+            % {
+                "version": latest.version,
+                "end": timezone.localtime(notice.ends_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+    return redirect("notice:publication", round_id=round.pk)
+
+
+def _result_set_or_404(result_set_id: int) -> ResultSet:
+    result_set = (
+        ResultSet.objects.select_related("round")
+        .defer("statistics", "missing_scores")
+        .filter(pk=result_set_id)
+        .first()
+    )
+    if result_set is None:
+        raise Http404
+    return result_set
+
+
+@signed_in
+@allowed(permissions.can_publish_results)
+@require_POST
+def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
+    result_set = _result_set_or_404(result_set_id)
+    try:
+        publication.result_set_publish_checked(result_set=result_set, actor=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Version %(version)d is published; unqualified schools were notified to rectify.")
+            % {"version": result_set.version},
+        )
+    if request.POST.get("back") == "results":  # published from the results page
+        url = reverse("scoring:round", args=(result_set.round_id,))
+        return redirect(f"{url}?version={result_set.version}")
+    return redirect("notice:publication", round_id=result_set.round_id)
+
+
+@signed_in
+@allowed(permissions.can_correct_results)
+def correct(request: HttpRequest, result_set_id: int) -> HttpResponse:
+    """Correct published results: reason, optionally an audit score; a new version."""
+    result_set = _result_set_or_404(result_set_id)
+    round = result_set.round
+    form = CorrectionForm(
+        request.POST or None,
+        schools=[("", "—"), *selectors.notice_schools(result_set=result_set)],
+        points=[("", "—"), *selectors.observation_point_choices(round=round)],
+    )
+    context = {"round": round, "result_set": result_set, "form": form}
+    if request.method != "POST":
+        return render_page(request, "notice/correct.html", context)
+    if not form.is_valid():
+        return render_page(request, "notice/correct.html", context, status=400)
+    data = form.cleaned_data
+    changes = []
+    if data["change_score"]:
+        changes.append(
+            publication.AuditScoreChange(
+                school=data["school"],
+                indicator=data["indicator"],
+                points=data["points"],
+                not_applicable=data["not_applicable"],
+            )
+        )
+    try:
+        new = publication.result_set_correct(
+            result_set=result_set, actor=request.user, reason=data["reason"], changes=changes
+        )
+    except DomainError as error:
+        _form_error(form, error)
+        return render_page(request, "notice/correct.html", context, status=409)
+    messages.success(
+        request,
+        _("Version %(new)d is published and supersedes version %(old)d.")
+        % {"new": new.version, "old": result_set.version},
+    )
+    return redirect(reverse("notice:publication", args=(round.pk,)))
