@@ -32,7 +32,6 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from core import permissions
 from core.errors import DomainError
 
 # ------------------------------------------------------------------ errors
@@ -365,30 +364,6 @@ def role_permission(
 # Public resources: anyone reads them (they have no writes, so any other method
 # answers 405). DRF's own class, so the schema marks these operations as open.
 Public = AllowAny
-CanViewScoreSheets = role_permission(
-    "CanViewScoreSheets",
-    read=permissions.can_view_score_sheets,
-    write=permissions.can_write_score_sheets,
-)
-CanViewAssignments = role_permission("CanViewAssignments", read=permissions.can_view_assignments)
-CanViewSelfAssessments = role_permission(
-    "CanViewSelfAssessments", read=permissions.can_view_self_assessments
-)
-CanViewEvidence = role_permission("CanViewEvidence", read=permissions.can_view_evidence_metadata)
-CanViewResultSets = role_permission(
-    "CanViewResultSets",
-    read=permissions.can_view_unpublished_results,
-    write=permissions.can_compute_results,
-)
-CanPublishResults = role_permission(
-    "CanPublishResults", read=None, write=permissions.can_publish_results
-)
-CanViewConsistencyStatistics = role_permission(
-    "CanViewConsistencyStatistics", read=permissions.can_view_consistency_statistics
-)
-CanViewAuditTrail = role_permission("CanViewAuditTrail", read=permissions.can_view_audit_trail)
-
-
 # ------------------------------------------------------------------- schema
 
 ERROR_SCHEMA = {

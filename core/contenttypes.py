@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from django.db import migrations
 
 
-def relabel_content_types(old_app: str, new_app: str, models: Iterable[str]) -> migrations.RunPython:
+def relabel_content_types(
+    old_app: str, new_app: str, models: Iterable[str]
+) -> migrations.RunPython:
     models = tuple(models)
 
     def move(apps, from_app: str, to_app: str) -> None:  # noqa: ANN001

@@ -16,10 +16,7 @@ ALL_ACTIONS = ("add", "change", "delete", "view")
 # role -> {"app.model": actions}
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     Role.BUREAU_ADMIN: {
-        **{
-            f"schools.{model}": ALL_ACTIONS
-            for model in ("school", "specialty", "staffmembership")
-        },
+        **{f"schools.{model}": ALL_ACTIONS for model in ("school", "specialty", "staffmembership")},
         "rounds.evidence": ALL_ACTIONS,
         **{
             f"rounds.{model}": ALL_ACTIONS

@@ -13,7 +13,6 @@ from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
 from core.errors import DomainError
-from xm_eval.context_processors import navigation
 
 View = Callable[..., HttpResponse]
 
@@ -21,8 +20,8 @@ View = Callable[..., HttpResponse]
 def render_page(
     request: HttpRequest, template: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HttpResponse:
-    """Render a full page with the navigation, whether or not the context processor is on."""
-    return render(request, template, {**navigation(request), **(context or {})}, status=status)
+    """Render a full page; the navigation comes from the project's context processor."""
+    return render(request, template, context or {}, status=status)
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -30,7 +30,6 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from core import permissions
 from core.views import allowed, render_page, signed_in
 from incentives import selectors
 from incentives.allocation import (
@@ -46,7 +45,8 @@ from incentives.allocation import (
     allocate_quota,
     preference_list,
 )
-from scoring.enums import Grade
+from incentives.permissions import can_set_incentive_parameters, can_view_incentives
+from rounds.enums import Grade
 from scoring.models import ResultSet
 
 GRADE_ZH = {
@@ -208,7 +208,7 @@ def _grades_text(grades: Sequence[str]) -> str:
 
 
 @signed_in
-@allowed(permissions.can_view_incentives)
+@allowed(can_view_incentives)
 def incentive_index(request: HttpRequest) -> HttpResponse:
     """The published result sets, each with a link to its incentives."""
     return render_page(
@@ -219,7 +219,7 @@ def incentive_index(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_view_incentives)
+@allowed(can_view_incentives)
 def incentive_page(request: HttpRequest, result_set_id: int) -> HttpResponse:
     """The quota allocation and the three preference lists of a published result set."""
     result_set = _result_set_or_404(result_set_id)
@@ -228,7 +228,7 @@ def incentive_page(request: HttpRequest, result_set_id: int) -> HttpResponse:
         "result_set": result_set,
         "round": result_set.round,
         "form": form,
-        "can_edit": permissions.can_set_incentive_parameters(request.user),
+        "can_edit": can_set_incentive_parameters(request.user),
         "shares": None,
         "lists": None,
     }
@@ -497,7 +497,7 @@ def incentive_workbook(
 
 
 @signed_in
-@allowed(permissions.can_view_incentives)
+@allowed(can_view_incentives)
 def incentive_export(request: HttpRequest, result_set_id: int) -> HttpResponse:
     """The page's allocation and lists as an xlsx workbook (same query string)."""
     result_set = _result_set_or_404(result_set_id)

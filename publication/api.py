@@ -8,11 +8,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import CanPublishResults
 from publication import services as publication
 from scoring import selectors
 from scoring.api import ResultSetViewSet as ScoringResultSetViewSet
 from scoring.api import _id_or_404
+from scoring.permissions import CanPublishResults
 from scoring.serializers import ResultSetSerializer
 
 

@@ -26,14 +26,15 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.views import render_page
 from publication import history_selectors as selectors
+from publication.permissions import can_view_school_history
 from publication.trend_chart import line_chart
+from rounds.enums import Grade
 from rounds.models import Indicator
 from schools.models import School
-from scoring.enums import Grade
 from scoring.models import ResultRow
+from scoring.permissions import can_view_school_results
 
 GRADE_ZH = {
     Grade.EXCELLENT: "优秀",
@@ -152,7 +153,7 @@ def _result_links(user: Any, row: ResultRow, school: School) -> dict[str, str | 
     version = f"?version={result_set.version}"
     ranking = reverse("scoring:round", args=(result_set.round_id,)) + version
     result = None
-    if permissions.can_view_school_results(user, result_set, school):
+    if can_view_school_results(user, result_set, school):
         result = reverse("scoring:school", args=(result_set.round_id, school.pk)) + version
     return {"ranking_url": ranking, "result_url": result}
 
@@ -175,7 +176,7 @@ def history_index(request: HttpRequest) -> HttpResponse:
 def school_history(request: HttpRequest, school_id: int) -> HttpResponse:
     """A school's published results in every round, with trend charts and changes."""
     school = selectors.history_school(school_id=school_id)
-    if school is None or not permissions.can_view_school_history(request.user, school):
+    if school is None or not can_view_school_history(request.user, school):
         raise Http404
     rows = selectors.school_history_rows(school=school)
     frameworks = {row.result_set.round.framework_id for row in rows}

@@ -34,12 +34,18 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import crypto, permissions
+from core import crypto
 from core.audit import audit_record
 from core.errors import DomainError
 from publication.enums import OBJECTION_OPEN, ObjectionStatus, ObjectorKind
 from publication.models import NoticePeriod, Objection
-from rectification import services as rectification_services
+from publication.permissions import (
+    can_correct_results,
+    can_handle_objections,
+    can_open_notice,
+    can_view_objector_identity,
+)
+from publication.signals import results_published
 from rounds import services as round_services
 from rounds.enums import RoundPhase
 from rounds.evidence import sniff_content_type
@@ -47,6 +53,7 @@ from rounds.models import Indicator, Round
 from schools.models import School
 from scoring import services
 from scoring.models import AuditScore, ResultRow, ResultSet
+from scoring.permissions import can_publish_results
 
 DEFAULT_NOTICE_DAYS = 7
 MAX_NOTICE_DAYS = 60
@@ -94,7 +101,7 @@ def notice_open(*, result_set: ResultSet, actor: Any, days: int | None = None) -
     public-notice phase (audited by ``rounds.services.round_phase_advance``).
     Records ``notice.open``.
     """
-    if not permissions.can_open_notice(actor):
+    if not can_open_notice(actor):
         _refuse(_("Only the bureau opens a public notice."), "not_allowed")
     result_set = ResultSet.objects.select_for_update().select_related("round").get(pk=result_set.pk)
     round = result_set.round
@@ -369,7 +376,7 @@ def objection_file(
 
 def objection_identity(*, objection: Objection, actor: Any) -> ObjectorIdentity:
     """Decrypt who filed ``objection``; only for the bureau admins handling objections."""
-    if not permissions.can_view_objector_identity(actor):
+    if not can_view_objector_identity(actor):
         _refuse(_("The objector's identity is confidential."), "not_allowed")
     token = Objection.objects.filter(pk=objection.pk).values_list(
         "identity_encrypted", "seal_encrypted"
@@ -388,7 +395,7 @@ def objection_identity(*, objection: Objection, actor: Any) -> ObjectorIdentity:
 
 def objection_seal(*, objection: Objection, actor: Any) -> tuple[bytes, str]:
     """The organisation's seal scan (bytes, content type); bureau admins only."""
-    if not permissions.can_view_objector_identity(actor):
+    if not can_view_objector_identity(actor):
         _refuse(_("The objector's identity is confidential."), "not_allowed")
     token, content_type = (
         Objection.objects.filter(pk=objection.pk)
@@ -410,7 +417,7 @@ def _locked_objection(objection: Objection) -> Objection:
 
 
 def _check_handler(actor: Any) -> None:
-    if not permissions.can_handle_objections(actor):
+    if not can_handle_objections(actor):
         _refuse(_("Only the bureau handles objections."), "not_allowed")
 
 
@@ -672,7 +679,7 @@ def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSe
     creates the rectifications of the unqualified schools (which enqueue their
     notices after commit).
     """
-    if not permissions.can_publish_results(actor):
+    if not can_publish_results(actor):
         _refuse(_("Only the bureau publishes results."), "not_allowed")
     result_set = ResultSet.objects.select_for_update().select_related("round").get(pk=result_set.pk)
     # An objection being filed holds its notice's row: wait for it, then count it.
@@ -688,7 +695,7 @@ def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSe
     round = Round.objects.get(pk=result_set.round_id)
     if round.phase == RoundPhase.PUBLIC_NOTICE:
         round_services.round_phase_advance(round=round, actor=actor)
-    rectification_services.rectifications_create_for(result_set=result_set, actor=actor)
+    results_published.send(sender=ResultSet, result_set=result_set, actor=actor)
     return result_set
 
 
@@ -709,7 +716,7 @@ def result_set_correct(
     and readable, marked superseded), records ``result_set.correct`` and brings
     the rectifications in line with the corrected grades.
     """
-    if not permissions.can_correct_results(actor):
+    if not can_correct_results(actor):
         _refuse(_("Only the bureau corrects published results."), "not_allowed")
     old = ResultSet.objects.select_for_update().select_related("round").get(pk=result_set.pk)
     round = old.round
@@ -754,5 +761,5 @@ def result_set_correct(
         },
         round_id=round.pk,
     )
-    rectification_services.rectifications_create_for(result_set=new, actor=actor)
+    results_published.send(sender=ResultSet, result_set=new, actor=actor)
     return new

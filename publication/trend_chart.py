@@ -18,7 +18,7 @@ from decimal import Decimal
 import pygal
 from pygal.style import Style
 
-from reports.charts import COLOURS, FONT_FAMILY
+from scoring.charts import COLOURS, FONT_FAMILY
 
 __all__ = ["line_chart"]
 

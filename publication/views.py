@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from core import permissions
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
 from publication import selectors
@@ -40,7 +39,14 @@ from publication.forms import (
     UpholdForm,
 )
 from publication.models import Objection
+from publication.permissions import (
+    can_correct_results,
+    can_handle_objections,
+    can_open_notice,
+    can_view_objector_identity,
+)
 from scoring.models import ResultSet
+from scoring.permissions import can_publish_results
 from scoring.views import GRADE_ZH
 
 
@@ -156,7 +162,7 @@ def objection_track(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_handle_objections)
+@allowed(can_handle_objections)
 def objection_list(request: HttpRequest) -> HttpResponse:
     round_id = request.GET.get("round")
     status = request.GET.get("status") or None
@@ -216,14 +222,14 @@ def _objection_page(
 
 
 @signed_in
-@allowed(permissions.can_handle_objections)
+@allowed(can_handle_objections)
 def objection_detail(request: HttpRequest, objection_id: int) -> HttpResponse:
     """An objection with its objector's identity (bureau admin), and its answers."""
     return _objection_page(request, _objection_or_404(objection_id))
 
 
 @signed_in
-@allowed(permissions.can_view_objector_identity)
+@allowed(can_view_objector_identity)
 def objection_seal(request: HttpRequest, objection_id: int) -> HttpResponse:
     objection = _objection_or_404(objection_id)
     try:
@@ -242,7 +248,7 @@ def _back_to(objection: Objection) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_handle_objections)
+@allowed(can_handle_objections)
 @require_POST
 def objection_review(request: HttpRequest, objection_id: int) -> HttpResponse:
     objection = _objection_or_404(objection_id)
@@ -256,7 +262,7 @@ def objection_review(request: HttpRequest, objection_id: int) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_handle_objections)
+@allowed(can_handle_objections)
 @require_POST
 def objection_dismiss(request: HttpRequest, objection_id: int) -> HttpResponse:
     objection = _objection_or_404(objection_id)
@@ -275,7 +281,7 @@ def objection_dismiss(request: HttpRequest, objection_id: int) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_handle_objections)
+@allowed(can_handle_objections)
 @require_POST
 def objection_uphold(request: HttpRequest, objection_id: int) -> HttpResponse:
     objection = _objection_or_404(objection_id)
@@ -334,7 +340,7 @@ def _publication_context(round: Any, **extra: Any) -> dict[str, Any]:
 
 
 @signed_in
-@allowed(permissions.can_publish_results)
+@allowed(can_publish_results)
 def publication_round(request: HttpRequest, round_id: int) -> HttpResponse:
     """A round's versions, its notice, open objections, and the publishing actions."""
     round = _round_or_404(round_id)
@@ -342,7 +348,7 @@ def publication_round(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_open_notice)
+@allowed(can_open_notice)
 @require_POST
 def notice_open(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
@@ -385,7 +391,7 @@ def _result_set_or_404(result_set_id: int) -> ResultSet:
 
 
 @signed_in
-@allowed(permissions.can_publish_results)
+@allowed(can_publish_results)
 @require_POST
 def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
     result_set = _result_set_or_404(result_set_id)
@@ -406,7 +412,7 @@ def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_correct_results)
+@allowed(can_correct_results)
 def correct(request: HttpRequest, result_set_id: int) -> HttpResponse:
     """Correct published results: reason, optionally an audit score; a new version."""
     result_set = _result_set_or_404(result_set_id)

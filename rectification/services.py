@@ -37,7 +37,6 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.audit import audit_record
 from core.errors import DomainError
 from rectification.enums import (
@@ -48,10 +47,15 @@ from rectification.enums import (
     RectificationStatus,
 )
 from rectification.models import Rectification, RectificationItem
-from rounds.enums import RoundPhase
+from rectification.permissions import (
+    can_extend_rectification,
+    can_recheck_rectification,
+    can_submit_rectification_report,
+)
+from rectification.signals import notices_due
+from rounds.enums import Grade, RoundPhase
 from rounds.evidence import ALLOWED_LABEL, sniff_content_type
 from rounds.models import Indicator
-from scoring.enums import Grade
 from scoring.models import ResultRow, ResultSet
 
 # An observation point scoring below this share of its points is an item to
@@ -301,21 +305,12 @@ def rectifications_create_for(*, result_set: ResultSet, actor: Any) -> list[Rect
         result_set_id = result_set.pk
         school_ids = [rectification.school_id for rectification in unqualified]
         transaction.on_commit(
-            lambda: rectification_notices_enqueue(
-                result_set_id=result_set_id, school_ids=school_ids
+            lambda: notices_due.send(
+                sender=Rectification, result_set_id=result_set_id, school_ids=school_ids
             ),
             robust=True,
         )
     return unqualified
-
-
-def rectification_notices_enqueue(*, result_set_id: int, school_ids: list[int]) -> None:
-    """Send the rendering of each school's rectification notice (PDF) to the reports queue."""
-    from reports.enums import ReportKind
-    from reports.tasks import render_document
-
-    for school_id in school_ids:
-        render_document.delay(result_set_id, ReportKind.RECTIFICATION_NOTICE, school_id)
 
 
 def _withdraw(rectification: Rectification, actor: Any, result_set: ResultSet) -> None:
@@ -398,7 +393,7 @@ def rectification_submit_report(
     SHA-256 of its evidence.
     """
     rectification = _locked(rectification)
-    if not permissions.can_submit_rectification_report(actor, rectification):
+    if not can_submit_rectification_report(actor, rectification):
         raise DomainError(
             _("Only the school's own staff submit its rectification report."), code="not_staff"
         )
@@ -521,7 +516,7 @@ def rectification_recheck(
     actor is the leader of the round's group or the bureau admin. Audited.
     """
     rectification = _locked(rectification)
-    if not permissions.can_recheck_rectification(actor, rectification):
+    if not can_recheck_rectification(actor, rectification):
         raise DomainError(
             _("Only the evaluation group's leader or the bureau re-checks a rectification."),
             code="not_allowed",
@@ -595,7 +590,7 @@ def rectification_extend(
     the one in force and not in the past. Audited.
     """
     rectification = _locked(rectification)
-    if not permissions.can_extend_rectification(actor):
+    if not can_extend_rectification(actor):
         raise DomainError(_("Only the bureau grants an extension."), code="not_allowed")
     _refuse_when_round_closed(rectification)
     if rectification.extensions_used >= 1:

@@ -21,7 +21,6 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
 from rectification import selectors, services
@@ -36,11 +35,18 @@ from rectification.forms import (
     RectificationReportForm,
 )
 from rectification.models import Rectification
+from rectification.permissions import (
+    can_extend_rectification,
+    can_list_rectifications,
+    can_recheck_rectification,
+    can_submit_rectification_report,
+    can_view_rectification,
+)
 
 
 def _visible_or_404(request: HttpRequest, rectification_id: int) -> Rectification:
     rectification = selectors.rectification_for_page(rectification_id=rectification_id)
-    if rectification is None or not permissions.can_view_rectification(request.user, rectification):
+    if rectification is None or not can_view_rectification(request.user, rectification):
         raise Http404
     return rectification
 
@@ -54,7 +60,7 @@ def _form_error(form: Any, error: DomainError) -> None:
 
 
 @signed_in
-@allowed(permissions.can_list_rectifications)
+@allowed(can_list_rectifications)
 def rectification_list(request: HttpRequest) -> HttpResponse:
     rectifications = list(selectors.rectifications_visible_to(user=request.user))
     return render_page(
@@ -73,12 +79,12 @@ def rectification_detail(request: HttpRequest, rectification_id: int) -> HttpRes
         "rectification": rectification,
         "items": list(rectification.items.all()),
         "today": timezone.localdate(),
-        "can_report": awaiting and permissions.can_submit_rectification_report(user, rectification),
+        "can_report": awaiting and can_submit_rectification_report(user, rectification),
         "can_recheck": rectification.status == RectificationStatus.SUBMITTED
-        and permissions.can_recheck_rectification(user, rectification),
+        and can_recheck_rectification(user, rectification),
         "can_extend": rectification.extensions_used == 0
         and rectification.status not in RECTIFICATION_FINISHED
-        and permissions.can_extend_rectification(user),
+        and can_extend_rectification(user),
     }
     return render_page(request, "rectification/detail.html", context)
 
@@ -87,7 +93,7 @@ def rectification_detail(request: HttpRequest, rectification_id: int) -> HttpRes
 def rectification_report(request: HttpRequest, rectification_id: int) -> HttpResponse:
     """The school's report with evidence per failed item."""
     rectification = _visible_or_404(request, rectification_id)
-    if not permissions.can_submit_rectification_report(request.user, rectification):
+    if not can_submit_rectification_report(request.user, rectification):
         raise PermissionDenied
     items = list(rectification.items.all())
     form = RectificationReportForm(request.POST or None, request.FILES or None, items=items)
@@ -115,7 +121,7 @@ def rectification_report(request: HttpRequest, rectification_id: int) -> HttpRes
 def rectification_recheck(request: HttpRequest, rectification_id: int) -> HttpResponse:
     """The group's re-check: a score per item, passed or failed."""
     rectification = _visible_or_404(request, rectification_id)
-    if not permissions.can_recheck_rectification(request.user, rectification):
+    if not can_recheck_rectification(request.user, rectification):
         raise PermissionDenied
     items = list(rectification.items.all())
     form = RectificationRecheckForm(request.POST or None, items=items)
@@ -142,7 +148,7 @@ def rectification_recheck(request: HttpRequest, rectification_id: int) -> HttpRe
 
 
 @signed_in
-@allowed(permissions.can_extend_rectification)
+@allowed(can_extend_rectification)
 def rectification_extend(request: HttpRequest, rectification_id: int) -> HttpResponse:
     """The bureau's one extension of the deadline, with a reason."""
     rectification = _visible_or_404(request, rectification_id)
@@ -175,7 +181,7 @@ def rectification_evidence(request: HttpRequest, item_id: int) -> FileResponse:
     item = selectors.rectification_item_for_download(item_id=item_id)
     if item is None or not item.evidence:
         raise Http404
-    if not permissions.can_view_rectification(request.user, item.rectification):
+    if not can_view_rectification(request.user, item.rectification):
         raise Http404
     response = FileResponse(
         item.evidence.open("rb"),

@@ -21,9 +21,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from rounds.enums import Grade
 from rounds.models import GroupMember, Indicator
 from scoring import engine, selectors
-from scoring.enums import Grade
 from scoring.models import ResultRow, ResultSet
 
 GRADE_ZH = {

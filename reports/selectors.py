@@ -23,14 +23,13 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core import permissions
 from rectification.models import Rectification
-from reports.charts import bar_chart, radar_chart
 from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
-from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
+from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
 from scoring import engine
 from scoring import selectors as scoring_selectors
-from scoring.enums import Grade
+from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
 
 # The documents are Chinese official documents whatever the interface language.

@@ -22,13 +22,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.audit import audit_record, model_snapshot
 from core.errors import DomainError
 from reports import selectors
 from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from reports.pdf import RenderedPdf, html_to_pdf
+from reports.permissions import can_render_reports, can_write_group_opinion
 from rounds.models import Round
 from schools.models import School
 from scoring.models import ResultSet
@@ -169,7 +169,7 @@ def render_job_start(
     Documents that exist already count as done at once. Refused for anyone but
     the bureau admin (``actor`` None is the shell).
     """
-    if actor is not None and not permissions.can_render_reports(actor):
+    if actor is not None and not can_render_reports(actor):
         raise DomainError(_("Only the bureau renders the round's reports."), code="not_allowed")
     documents = selectors.result_set_documents(result_set=result_set)
     job = RenderJob.objects.create(
@@ -223,7 +223,7 @@ def render_job_refresh(*, job_id: int) -> RenderJob:
 @transaction.atomic
 def group_opinion_set(*, round: Round, school: School, actor: Any, text: str) -> GroupOpinion:
     """Write the evaluation group's consolidated opinion on a school (leader or bureau)."""
-    if not permissions.can_write_group_opinion(actor, round):
+    if not can_write_group_opinion(actor, round):
         raise DomainError(
             _(
                 "Only the group leader (or the bureau) writes the group's opinion, during "

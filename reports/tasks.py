@@ -10,11 +10,13 @@ on the job.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import group, shared_task
 from django.core.exceptions import ObjectDoesNotExist
 
 from core.errors import DomainError
+from reports.enums import ReportKind
 from reports.models import RenderJob
 from reports.services import render_failure_record, render_job_refresh, report_artifact_render
 
@@ -77,3 +79,12 @@ def render_job_enqueue(job_id: int) -> None:
         render_document.si(job.result_set_id, kind, school_id, job.pk)
         for kind, school_id in job.documents
     ).apply_async()
+
+
+def rectification_notices_enqueue(
+    *, result_set_id: int, school_ids: list[int], **kwargs: Any
+) -> None:
+    """Connected to ``rectification.signals.notices_due``: render each school's
+    rectification notice (PDF) on the reports queue."""
+    for school_id in school_ids:
+        render_document.delay(result_set_id, ReportKind.RECTIFICATION_NOTICE, school_id)

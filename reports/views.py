@@ -26,11 +26,22 @@ from reports import export as scoring_export
 from reports import framework_xlsx, selectors, services
 from reports import workbook as scoring_workbook
 from reports.models import GroupOpinion
+from reports.permissions import (
+    can_download_report,
+    can_export_ranking,
+    can_export_score_details,
+    can_render_reports,
+    can_use_offline_workbook,
+    can_view_render_jobs,
+    can_write_group_opinion,
+)
 from rounds import selectors as round_selectors
 from rounds.models import Round
+from rounds.permissions import can_import_frameworks
 from schools.models import School
 from scoring import selectors as scoring_selectors
 from scoring.models import ResultSet
+from scoring.permissions import can_write_score_sheets
 from scoring.services import result_set_statistics_compute
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -91,17 +102,17 @@ def round_reports(request: HttpRequest, round_id: int) -> HttpResponse:
         "result_set": result_set,
         "artifacts": artifacts,
         "jobs": selectors.render_jobs_of(result_set=result_set)
-        if result_set and permissions.can_view_render_jobs(user)
+        if result_set and can_view_render_jobs(user)
         else [],
-        "can_render": bool(result_set) and permissions.can_render_reports(user),
-        "can_export_ranking": bool(result_set) and permissions.can_export_ranking(user, result_set),
-        "can_export_details": bool(result_set) and permissions.can_export_score_details(user),
+        "can_render": bool(result_set) and can_render_reports(user),
+        "can_export_ranking": bool(result_set) and can_export_ranking(user, result_set),
+        "can_export_details": bool(result_set) and can_export_score_details(user),
     }
     return render_page(request, "reports/round.html", context)
 
 
 @signed_in
-@allowed(permissions.can_render_reports)
+@allowed(can_render_reports)
 @require_POST
 def render_start(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
@@ -113,7 +124,7 @@ def render_start(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_view_render_jobs)
+@allowed(can_view_render_jobs)
 def job(request: HttpRequest, job_id: int) -> HttpResponse:
     """A render job's progress; the fragment polls itself (htmx) until the job is done."""
     found = selectors.render_job_for_page(job_id=job_id)
@@ -129,7 +140,7 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
 @signed_in
 def artifact_download(request: HttpRequest, artifact_id: int) -> HttpResponse:
     artifact = selectors.artifact_for_download(artifact_id=artifact_id)
-    if artifact is None or not permissions.can_download_report(request.user, artifact):
+    if artifact is None or not can_download_report(request.user, artifact):
         raise Http404
     try:
         handle = artifact.file.open("rb")
@@ -158,7 +169,7 @@ class GroupOpinionForm(forms.Form):
 @signed_in
 def group_opinion(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
-    if not permissions.can_write_group_opinion(request.user, round):
+    if not can_write_group_opinion(request.user, round):
         raise Http404
     school = round.schools.filter(pk=school_id).first()
     if school is None:
@@ -195,7 +206,7 @@ class FrameworkImportForm(forms.Form):
 
 
 @signed_in
-@allowed(permissions.can_import_frameworks)
+@allowed(can_import_frameworks)
 def framework_import(request: HttpRequest) -> HttpResponse:
     form = FrameworkImportForm(request.POST or None, request.FILES or None)
     problems: list[dict[str, Any]] = []
@@ -231,7 +242,7 @@ def framework_import(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
-@allowed(permissions.can_import_frameworks)
+@allowed(can_import_frameworks)
 def framework_template(request: HttpRequest) -> HttpResponse:
     return _xlsx_response(framework_xlsx.framework_template_workbook(), "framework-template.xlsx")
 
@@ -243,7 +254,7 @@ def framework_template(request: HttpRequest) -> HttpResponse:
 def score_workbook(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     school = School.objects.filter(pk=school_id).first()
-    if school is None or not permissions.can_use_offline_workbook(request.user, round, school):
+    if school is None or not can_use_offline_workbook(request.user, round, school):
         raise Http404
     data = scoring_workbook.score_workbook_export(
         round=round, evaluator=request.user, schools=[school]
@@ -259,7 +270,7 @@ class ScoreWorkbookUploadForm(forms.Form):
 
 
 @signed_in
-@allowed(permissions.can_write_score_sheets)
+@allowed(can_write_score_sheets)
 def score_workbook_upload(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     form = ScoreWorkbookUploadForm(request.POST or None, request.FILES or None)
@@ -292,7 +303,7 @@ def score_workbook_upload(request: HttpRequest, round_id: int) -> HttpResponse:
 def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
-    if result_set is None or not permissions.can_export_ranking(request.user, result_set):
+    if result_set is None or not can_export_ranking(request.user, result_set):
         raise Http404
     data = scoring_export.ranking_workbook(result_set=result_set)
     return _xlsx_response(data, f"ranking-r{round.pk}-v{result_set.version}.xlsx")
@@ -300,7 +311,7 @@ def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @signed_in
 def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
-    if not permissions.can_export_score_details(request.user):
+    if not can_export_score_details(request.user):
         raise Http404
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
@@ -312,7 +323,7 @@ def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @signed_in
 def export_consistency(request: HttpRequest, round_id: int) -> HttpResponse:
-    if not permissions.can_export_score_details(request.user):
+    if not can_export_score_details(request.user):
         raise Http404
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)

@@ -36,15 +36,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from core import permissions
 from core.errors import DomainError
 from core.xlsx_safety import CellProblem, CheckedWorkbook, cell_number, cell_text
 from rounds.enums import IndicatorMethod
 from rounds.models import Round
+from rounds.permissions import has_active_assignment
 from schools.models import School
 from scoring import selectors
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet
+from scoring.permissions import can_score_school
 from scoring.services import ScoreEntry, score_set_many, score_sheet_open, score_sheet_submit
 from scoring.sheets import clean_points
 
@@ -97,9 +98,7 @@ def score_workbook_export(*, round: Round, evaluator: Any, schools: list[School]
     Only schools the evaluator is actively assigned to are included; none is a
     ``DomainError``.
     """
-    allowed = [
-        school for school in schools if permissions.has_active_assignment(evaluator, round, school)
-    ]
+    allowed = [school for school in schools if has_active_assignment(evaluator, round, school)]
     if not allowed:
         raise DomainError(_("You are not assigned to any of these schools."), code="not_assigned")
     tree = selectors.indicator_tree_rows(round=round)
@@ -555,7 +554,7 @@ def score_workbook_import(
     title_of = {school_id: title for title, school_id in sheets.items()}
     for school_id, title in title_of.items():
         school = schools.get(school_id)
-        if school is None or not permissions.can_score_school(actor, round, school):
+        if school is None or not can_score_school(actor, round, school):
             problems.add(
                 title,
                 None,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import django_filters
 from rest_framework import viewsets
 
-from core.api import CanViewAssignments, Public
+from core.api import Public
 from rounds import selectors
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Round
+from rounds.permissions import CanViewAssignments
 from rounds.serializers import (
     AssignmentSerializer,
     FrameworkDetailSerializer,

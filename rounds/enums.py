@@ -67,3 +67,10 @@ class AssignmentStatus(models.TextChoices):
 class ConflictKind(models.TextChoices):
     DECLARED = "declared", _("Declared by the evaluator")
     DETECTED = "detected", _("Detected")
+
+
+class Grade(models.TextChoices):
+    EXCELLENT = "excellent", _("Excellent")
+    GOOD = "good", _("Good")
+    QUALIFIED = "qualified", _("Qualified")
+    UNQUALIFIED = "unqualified", _("Unqualified")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import audit_record
 from core.errors import DomainError
+from rounds.permissions import can_upload_evidence
 from schools.models import School
 
 # content type → (label shown to users, the extension we store it as)
@@ -85,11 +86,10 @@ def evidence_upload(
     from django.template.defaultfilters import filesizeformat
     from django.utils import timezone
 
-    from core import permissions
     from rounds.enums import RoundPhase
     from rounds.evidence import ALLOWED_LABEL, sniff_content_type
     from rounds.models import Evidence
-    from scoring.sheets import observation_point
+    from rounds.selectors import observation_point
 
     if round.phase != RoundPhase.SELF_ASSESSMENT:
         raise DomainError(
@@ -102,7 +102,7 @@ def evidence_upload(
         raise DomainError(
             _("Evidence upload closed on %(date)s.") % {"date": deadline}, code="deadline_passed"
         )
-    if not permissions.can_upload_evidence(actor, round, school):
+    if not can_upload_evidence(actor, round, school):
         raise DomainError(
             _("Only the school's own staff can upload its evidence."), code="not_staff"
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
-from core.api import CanViewEvidence
 from rounds import evidence_selectors as selectors
 from rounds.models import Evidence
+from rounds.permissions import CanViewEvidence
 
 
 class EvidenceFilter(django_filters.FilterSet):

@@ -25,11 +25,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from core import permissions
 from core.errors import DomainError
 from rounds import evidence_selectors
+from rounds import selectors as round_selectors
 from rounds.enums import AssignmentStatus
 from rounds.evidence import ALLOWED_LABEL, evidence_upload
 from rounds.models import Indicator, Round
+from rounds.permissions import can_view_evidence
 from schools.models import School
-from scoring import selectors as scoring_selectors
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -54,10 +55,10 @@ def _title(indicator: Indicator) -> str:
 def _refusal(request: HttpRequest, round: Round, school: School) -> HttpResponse | None:
     """None when the user may see the school's evidence; else the 403 page (or Http404)."""
     user = request.user
-    if permissions.can_view_evidence(user, round, school):
+    if can_view_evidence(user, round, school):
         return None
     if permissions.is_evaluator(user):
-        assignment = scoring_selectors.assignment_of(
+        assignment = round_selectors.assignment_of(
             round=round, school_id=school.pk, evaluator_id=user.pk
         )
         if assignment is not None and assignment.status == AssignmentStatus.RECUSED:
@@ -209,9 +210,7 @@ def school_point(
 def download(request: HttpRequest, evidence_id: int) -> FileResponse:
     """One evidence file, as an attachment under its original name; 404 for anyone else."""
     evidence = evidence_selectors.evidence_get(evidence_id=evidence_id)
-    if evidence is None or not permissions.can_view_evidence(
-        request.user, evidence.round, evidence.school
-    ):
+    if evidence is None or not can_view_evidence(request.user, evidence.round, evidence.school):
         raise Http404(_("No such file."))
     try:
         handle = evidence.file.open("rb")

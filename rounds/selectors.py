@@ -6,8 +6,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import (
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
 from rounds.models import (
     Assignment,
@@ -18,7 +24,9 @@ from rounds.models import (
     PhaseWindow,
     Round,
 )
+from rounds.permissions import can_view_drafts
 from rounds.validation import NodeSpec
+from schools.models import School
 
 
 def framework_indicators(*, framework: Framework) -> QuerySet[Indicator]:
@@ -137,8 +145,6 @@ def rounds_visible_to(*, user: Any) -> QuerySet[Round]:
 
     Drafts are the bureau's work in progress: only the bureau roles see them.
     """
-    from core import permissions
-    from schools.models import School
 
     rounds = (
         Round.objects.select_related("framework")
@@ -148,7 +154,7 @@ def rounds_visible_to(*, user: Any) -> QuerySet[Round]:
         )
         .order_by("-cycle_start", "name", "id")
     )
-    if not permissions.can_view_drafts(user):
+    if not can_view_drafts(user):
         rounds = rounds.exclude(phase=RoundPhase.DRAFT)
     return rounds
 
@@ -158,10 +164,9 @@ def frameworks_visible_to(*, user: Any, with_indicators: bool = False) -> QueryS
 
     ``with_indicators`` prefetches the whole tree (parents joined) in one more query.
     """
-    from core import permissions
 
     frameworks = Framework.objects.order_by("-valid_from", "name", "id")
-    if not permissions.can_view_drafts(user):
+    if not can_view_drafts(user):
         frameworks = frameworks.filter(status=FrameworkStatus.FROZEN)
     if with_indicators:
         frameworks = frameworks.prefetch_related(
@@ -215,3 +220,55 @@ def round_dimensions(*, round: Round) -> list[Indicator]:
             _FROZEN_DIMENSIONS.clear()
         _FROZEN_DIMENSIONS[key] = tuple(dimensions)
     return dimensions
+
+
+def point_key(indicator: Indicator | int | str) -> int | str:
+    """How ``observation_points`` keys an indicator given as object, id or code."""
+    return indicator.pk if isinstance(indicator, Indicator) else indicator
+
+
+def observation_points(
+    *, round: Round, indicators: Sequence[Indicator | int | str]
+) -> dict[int | str, Indicator]:
+    """The round's observation points (leaves) among ``indicators`` (objects, ids or
+    codes), in one query, keyed by ``point_key``: by id and by code."""
+    ids = {point_key(i) for i in indicators if not isinstance(i, str)}
+    codes = {i for i in indicators if isinstance(i, str)}
+    if not ids and not codes:
+        return {}
+    found: dict[int | str, Indicator] = {}
+    for point in Indicator.objects.filter(
+        Q(pk__in=ids) | Q(code__in=codes),
+        framework_id=round.framework_id,
+        children__isnull=True,
+    ):
+        if point.pk in ids:
+            found[point.pk] = point
+        if point.code in codes:
+            found[point.code] = point
+    return found
+
+
+def unknown_point(indicator: Indicator | int | str) -> DomainError:
+    """The refusal of an indicator that is not an observation point of the round."""
+    return DomainError(
+        _("%(indicator)s is not an observation point of this round's framework.")
+        % {"indicator": indicator},
+        code="unknown_indicator",
+        field="indicator",
+    )
+
+
+def observation_point(*, round: Round, indicator: Indicator | int | str) -> Indicator:
+    """The observation point (leaf) of the round's framework, by object, id or code."""
+    found = observation_points(round=round, indicators=[indicator]).get(point_key(indicator))
+    if found is None:
+        raise unknown_point(indicator)
+    return found
+
+
+def assignment_of(*, round: Round, school_id: int, evaluator_id: int) -> Assignment | None:
+    """The evaluator's assignment to the school (active or recused), if any."""
+    return Assignment.objects.filter(
+        round=round, school_id=school_id, evaluator_id=evaluator_id
+    ).first()

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record, model_snapshot
 from core.errors import DomainError
-from core.permissions import can_manage_rounds
 from rounds import selectors
 from rounds.enums import (
     PHASE_ORDER,
@@ -29,6 +28,7 @@ from rounds.enums import (
     GroupRole,
     RoundPhase,
 )
+from rounds.hooks import member_removal_refusals
 from rounds.models import (
     Assignment,
     ConflictOfInterest,
@@ -39,9 +39,9 @@ from rounds.models import (
     PhaseWindow,
     Round,
 )
+from rounds.permissions import can_manage_rounds
 from rounds.validation import NodeSpec, Problem, validate_nodes
 from schools.models import School
-from scoring.enums import SheetStatus
 
 # ---------------------------------------------------------------- frameworks
 
@@ -563,15 +563,8 @@ def evaluation_group_member_remove(*, member: GroupMember, actor: AbstractBaseUs
         .select_related("school")
         .order_by("school__code")
     ]
-    submitted = [
-        str(sheet.school)
-        for sheet in round.score_sheets.filter(
-            evaluator_id=member.user_id, status=SheetStatus.SUBMITTED
-        )
-        .select_related("school")
-        .order_by("school__code")
-    ]
     reasons = []
+    codes = []
     if assigned:
         reasons.append(
             _(
@@ -580,18 +573,14 @@ def evaluation_group_member_remove(*, member: GroupMember, actor: AbstractBaseUs
             )
             % {"user": member.user, "schools": "、".join(assigned)}
         )
-    if submitted:
-        reasons.append(
-            _(
-                "%(user)s has submitted score sheets for %(schools)s in this round; "
-                "members who scored stay in the evaluation group."
-            )
-            % {"user": member.user, "schools": "、".join(submitted)}
-        )
+        codes.append("has_active_assignments")
+    for code, message in member_removal_refusals(member):
+        reasons.append(message)
+        codes.append(code)
     if reasons:
         raise DomainError(
             " ".join(reasons),
-            code="has_active_assignments" if assigned else "has_submitted_sheets",
+            code=codes[0],
         )
     audit_record(
         actor=actor,

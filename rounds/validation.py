@@ -294,7 +294,7 @@ def _check_grade_bands(bands: list[dict], total_points: Decimal) -> list[Problem
                 field="grade_bands",
             )
         ]
-    from scoring.enums import Grade
+    from rounds.enums import Grade
 
     unknown = [grade for grade in grades if grade not in Grade.values]
     if unknown:

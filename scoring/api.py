@@ -23,21 +23,17 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import (
-    CanViewConsistencyStatistics,
-    CanViewResultSets,
-    CanViewScoreSheets,
-    CanViewSelfAssessments,
-    CSVRenderer,
-    ErrorsAsJSONMixin,
-    Pagination,
-    Public,
-    XLSXRenderer,
-)
+from core.api import CSVRenderer, ErrorsAsJSONMixin, Pagination, Public, XLSXRenderer
 from rounds import selectors as round_selectors
 from scoring import selectors, services
 from scoring.filters import RankingFilter, ResultSetFilter, ScoreSheetFilter, SelfAssessmentFilter
 from scoring.models import ResultRow, ResultSet
+from scoring.permissions import (
+    CanViewConsistencyStatistics,
+    CanViewResultSets,
+    CanViewScoreSheets,
+    CanViewSelfAssessments,
+)
 from scoring.serializers import (
     RankingRowSerializer,
     ResultSetComputeSerializer,

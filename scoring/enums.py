@@ -8,13 +8,6 @@ class SheetStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
 
 
-class Grade(models.TextChoices):
-    EXCELLENT = "excellent", _("Excellent")
-    GOOD = "good", _("Good")
-    QUALIFIED = "qualified", _("Qualified")
-    UNQUALIFIED = "unqualified", _("Unqualified")
-
-
 # Why a reliability figure could not be computed: the pure consistency module
 # (no Django) says it in English; these marks put the texts in the catalogue so
 # templates can show them translated ({% translate reliability.reason %}).

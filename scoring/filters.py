@@ -5,8 +5,9 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
+from rounds.enums import Grade
 from schools.enums import RankingGroup, SchoolKind
-from scoring.enums import Grade, SheetStatus
+from scoring.enums import SheetStatus
 from scoring.models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
 from scoring.selectors import RANKING_DIMENSIONS
 

@@ -13,7 +13,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from scoring.enums import Grade, SheetStatus
+from rounds.enums import Grade
+from scoring.enums import SheetStatus
 
 POINTS = {"max_digits": 7, "decimal_places": 2}
 

@@ -45,6 +45,7 @@ from scoring.models import (
     SelfAssessment,
     SelfScore,
 )
+from scoring.permissions import can_view_unpublished_results
 
 
 def engine_framework(*, round: Round) -> tuple[engine.Framework, dict[int, str]]:
@@ -911,23 +912,6 @@ def round_incomplete(*, round: Round) -> RoundIncomplete:
     )
 
 
-def assignment_of(*, round: Round, school_id: int, evaluator_id: int) -> Assignment | None:
-    """The evaluator's assignment to the school (active or recused), if any."""
-    return Assignment.objects.filter(
-        round=round, school_id=school_id, evaluator_id=evaluator_id
-    ).first()
-
-
-def is_round_leader(*, round: Round, user_id: int) -> bool:
-    """Whether the user leads the round's evaluation group (whatever the phase)."""
-    from rounds.enums import GroupRole
-    from rounds.models import GroupMember
-
-    return GroupMember.objects.filter(
-        group__round=round, user_id=user_id, role=GroupRole.LEADER
-    ).exists()
-
-
 def framework_leaf_count(*, round: Round) -> int:
     """How many observation points the round's framework has."""
     return Indicator.objects.filter(framework_id=round.framework_id, children__isnull=True).count()
@@ -987,14 +971,13 @@ def result_set_for_reading(*, round_id: int, user: Any, version: int | None) -> 
     round never has a published set (publishing needs the public-notice phase, and
     phases only move forward), so whoever reads only published sets never sees a draft.
     """
-    from core import permissions
 
     result_sets = (
         ResultSet.objects.filter(round_id=round_id)
         .select_related("round")
         .defer("statistics", "missing_scores")
     )
-    if version is None or not permissions.can_view_unpublished_results(user):
+    if version is None or not can_view_unpublished_results(user):
         result_sets = result_sets.filter(is_published=True)
     if version is not None:
         result_sets = result_sets.filter(version=version)
@@ -1144,7 +1127,6 @@ def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
 
 def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:
     """Result sets, published or not, for the bureau roles; with their row counts."""
-    from core import permissions
 
     result_sets = (
         ResultSet.objects.select_related("round")
@@ -1152,7 +1134,7 @@ def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:
         .defer("statistics")
         .order_by("-round__cycle_start", "round_id", "-version")
     )
-    if permissions.can_view_unpublished_results(user):
+    if can_view_unpublished_results(user):
         return result_sets
     return result_sets.filter(is_published=True)
 

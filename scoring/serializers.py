@@ -18,10 +18,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import Column, Table
+from rounds.enums import Grade
 from rounds.models import Indicator, Round
 from schools.enums import RankingGroup, SchoolKind
 from schools.models import School
-from scoring.enums import Grade
 from scoring.models import ResultRow, ResultSet, Score, ScoreSheet, SelfAssessment, SelfScore
 
 # --------------------------------------------------------------- score sheets

@@ -20,11 +20,12 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.audit import AuditChange, audit_record, audit_record_many, model_snapshot
 from core.errors import DomainError
 from rounds.enums import RoundPhase
-from rounds.models import Indicator, Round
+from rounds.models import GroupMember, Indicator, Round
+from rounds.permissions import can_edit_self_assessment
+from rounds.selectors import observation_point, observation_points, point_key, unknown_point
 from schools.models import School
 from scoring import consistency, engine, selectors
 from scoring.enums import SheetStatus
@@ -38,13 +39,8 @@ from scoring.models import (
     SelfAssessment,
     SelfScore,
 )
-from scoring.sheets import (
-    clean_points,
-    observation_point,
-    observation_points,
-    point_key,
-    unknown_point,
-)
+from scoring.permissions import can_give_audit_score, can_give_consensus_score, can_score_school
+from scoring.sheets import clean_points
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -302,7 +298,7 @@ def _check_can_score(actor: Any, round: Round, school: School) -> None:
             % {"phase": round.get_phase_display()},
             "phase_closed",
         )
-    if not permissions.can_score_school(actor, round, school):
+    if not can_score_school(actor, round, school):
         _refuse(
             _("You are not assigned to score %(school)s, or you were recused.")
             % {"school": school},
@@ -623,7 +619,7 @@ def _check_can_self_assess(actor: Any, round: Round, school: School) -> None:
             % {"phase": round.get_phase_display()},
             "phase_closed",
         )
-    if not permissions.can_edit_self_assessment(actor, round, school):
+    if not can_edit_self_assessment(actor, round, school):
         _refuse(_("Only the school's own staff can fill in its self-assessment."), "not_staff")
 
 
@@ -723,7 +719,7 @@ def consensus_score_set(
     not_applicable: bool = False,
 ) -> ConsensusScore:
     """The group leader's consensus score for one point, with its justification."""
-    if not permissions.can_give_consensus_score(actor, round):
+    if not can_give_consensus_score(actor, round):
         _refuse(
             _("Only the group leader gives consensus scores, during consolidation."),
             "not_allowed",
@@ -755,7 +751,7 @@ def audit_score_set(
     not_applicable: bool = False,
 ) -> AuditScore:
     """The bureau's audit score (审核分) for one point, with its reason."""
-    if not permissions.can_give_audit_score(actor, round):
+    if not can_give_audit_score(actor, round):
         _refuse(_("Only the bureau gives audit scores, during consolidation."), "not_allowed")
     return _override_set(
         model=AuditScore,
@@ -821,3 +817,27 @@ def _override_set(
         school_id=school.pk,
     )
     return row
+
+
+def member_submitted_sheets_refusal(member: GroupMember) -> tuple[str, str] | None:
+    """Registered with rounds: a member who submitted score sheets stays in the group."""
+    submitted = [
+        str(sheet.school)
+        for sheet in ScoreSheet.objects.filter(
+            round_id=member.group.round_id,
+            evaluator_id=member.user_id,
+            status=SheetStatus.SUBMITTED,
+        )
+        .select_related("school")
+        .order_by("school__code")
+    ]
+    if not submitted:
+        return None
+    return (
+        "has_submitted_sheets",
+        _(
+            "%(user)s has submitted score sheets for %(schools)s in this round; "
+            "members who scored stay in the evaluation group."
+        )
+        % {"user": member.user, "schools": "、".join(submitted)},
+    )

@@ -35,13 +35,22 @@ from django.views.decorators.http import require_POST, require_safe
 from core import permissions
 from core.errors import DomainError
 from rounds import evidence_selectors
+from rounds import selectors as round_selectors
 from rounds.enums import PHASE_ORDER, AssignmentStatus, ConsolidationMethod, RoundPhase
 from rounds.evidence import ALLOWED_LABEL
 from rounds.models import Indicator, Round
+from rounds.permissions import leads_round_group
 from schools.models import School
+from schools.permissions import can_view_school_internals
 from scoring import selectors, services
 from scoring.enums import SheetStatus
 from scoring.forms import OverrideScoreForm, ScoreForm, SelfScoreForm
+from scoring.permissions import (
+    can_give_audit_score,
+    can_give_consensus_score,
+    can_see_evaluator_names,
+    can_view_peer_scores,
+)
 
 # ------------------------------------------------------------------ helpers
 
@@ -131,7 +140,7 @@ def _evaluator_labels(user: Any, scores_by_point: dict[int, list[Any]]) -> dict[
         for score in scores:
             evaluators.setdefault(score.sheet.evaluator_id, score.sheet.evaluator)
     ordered = sorted(evaluators.values(), key=lambda person: person.username)
-    if permissions.can_see_evaluator_names(user):
+    if can_see_evaluator_names(user):
         return {person.pk: (person.get_full_name() or person.get_username()) for person in ordered}
     return {
         person.pk: _("Evaluator %(number)d") % {"number": number}
@@ -156,7 +165,9 @@ def _evaluator_assignment(request: HttpRequest, round: Round, school: School) ->
     user = request.user
     if not permissions.is_evaluator(user):
         raise _Refused(_forbidden(request, _("Score sheets are for the evaluators of the round.")))
-    assignment = selectors.assignment_of(round=round, school_id=school.pk, evaluator_id=user.pk)
+    assignment = round_selectors.assignment_of(
+        round=round, school_id=school.pk, evaluator_id=user.pk
+    )
     if assignment is None:
         raise Http404(_("You are not assigned to this school."))
     if assignment.status == AssignmentStatus.RECUSED:
@@ -196,7 +207,7 @@ def _sheet_context(request: HttpRequest, round: Round, school: School) -> dict[s
     self_scores = selectors.submitted_self_scores_by_point(round=round, school_id=school.pk)
     files = evidence_selectors.evidence_by_point(round=round, school_id=school.pk)
     peers: dict[int, list[Any]] = {}
-    if permissions.can_view_peer_scores(user, round):
+    if can_view_peer_scores(user, round):
         peers = selectors.submitted_expert_scores_by_point(
             round=round, school_id=school.pk, exclude_evaluator_id=user.pk
         )
@@ -346,7 +357,7 @@ def _missing_points(rows: list[PointRow], error: DomainError) -> list[PointRow]:
 
 def _self_assessment_access(request: HttpRequest, school: School) -> None:
     user = request.user
-    if permissions.can_view_school_internals(user, school):
+    if can_view_school_internals(user, school):
         return
     if permissions.is_school_staff(user):
         raise Http404(_("This is another school's self-assessment."))
@@ -576,11 +587,7 @@ def _consolidation_access(request: HttpRequest, round: Round, *, layer: str) -> 
     user = request.user
     if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
         return
-    if (
-        layer == "consensus"
-        and permissions.is_group_leader(user)
-        and selectors.is_round_leader(round=round, user_id=user.pk)
-    ):
+    if layer == "consensus" and leads_round_group(user, round.pk):
         return
     if layer == "consensus":
         message = _("Consensus scores are given by the group leader of this round.")
@@ -593,11 +600,11 @@ def _layer_state(request: HttpRequest, round: Round, layer: str) -> tuple[bool, 
     """(may the user give this layer's scores now, and if not, why)."""
     user = request.user
     if layer == "consensus":
-        if permissions.can_give_consensus_score(user, round):
+        if can_give_consensus_score(user, round):
             return True, ""
         who_reason = _("Read only: consensus scores are given by the group leader.")
     else:
-        if permissions.can_give_audit_score(user, round):
+        if can_give_audit_score(user, round):
             return True, ""
         who_reason = _("Read only: audit scores are given by the bureau admin.")
     phase = {"phase": round.get_phase_display()}
@@ -614,7 +621,7 @@ def _consolidation_context(
     request: HttpRequest, round: Round, school: School, layer: str
 ) -> dict[str, Any]:
     user = request.user
-    show_experts = permissions.can_view_peer_scores(user, round) or (
+    show_experts = can_view_peer_scores(user, round) or (
         _phase_index(round) >= PHASE_ORDER.index(RoundPhase.CONSOLIDATION)
     )
     experts = (
@@ -747,9 +754,9 @@ def _override_save(
     except _Refused as refused:
         return refused.response
     allowed = (
-        permissions.can_give_consensus_score(request.user, round)
+        can_give_consensus_score(request.user, round)
         if layer == "consensus"
-        else permissions.can_give_audit_score(request.user, round)
+        else can_give_audit_score(request.user, round)
     )
     if not allowed:
         _editable, reason = _layer_state(request, round, layer)

@@ -2,60 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from rounds.models import Indicator, Round
-
-
-def point_key(indicator: Indicator | int | str) -> int | str:
-    """How ``observation_points`` keys an indicator given as object, id or code."""
-    return indicator.pk if isinstance(indicator, Indicator) else indicator
-
-
-def observation_points(
-    *, round: Round, indicators: Sequence[Indicator | int | str]
-) -> dict[int | str, Indicator]:
-    """The round's observation points (leaves) among ``indicators`` (objects, ids or
-    codes), in one query, keyed by ``point_key``: by id and by code."""
-    ids = {point_key(i) for i in indicators if not isinstance(i, str)}
-    codes = {i for i in indicators if isinstance(i, str)}
-    if not ids and not codes:
-        return {}
-    found: dict[int | str, Indicator] = {}
-    for point in Indicator.objects.filter(
-        Q(pk__in=ids) | Q(code__in=codes),
-        framework_id=round.framework_id,
-        children__isnull=True,
-    ):
-        if point.pk in ids:
-            found[point.pk] = point
-        if point.code in codes:
-            found[point.code] = point
-    return found
-
-
-def unknown_point(indicator: Indicator | int | str) -> DomainError:
-    """The refusal of an indicator that is not an observation point of the round."""
-    return DomainError(
-        _("%(indicator)s is not an observation point of this round's framework.")
-        % {"indicator": indicator},
-        code="unknown_indicator",
-        field="indicator",
-    )
-
-
-def observation_point(*, round: Round, indicator: Indicator | int | str) -> Indicator:
-    """The observation point (leaf) of the round's framework, by object, id or code."""
-    found = observation_points(round=round, indicators=[indicator]).get(point_key(indicator))
-    if found is None:
-        raise unknown_point(indicator)
-    return found
+from rounds.models import Indicator
 
 
 def clean_points(

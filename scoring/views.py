@@ -30,12 +30,19 @@ from django.utils.translation import gettext as _
 
 from core import permissions
 from core.views import render_fragment_or_page, render_page, signed_in
-from reports.charts import bar_chart, radar_chart
 from rounds import selectors as round_selectors
+from rounds.enums import Grade
 from rounds.models import Indicator, Round
 from scoring import engine, selectors, services
-from scoring.enums import Grade
+from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
+from scoring.permissions import (
+    can_compute_results,
+    can_publish_results,
+    can_see_evaluator_names,
+    can_view_results,
+    can_view_school_results,
+)
 
 # Radars are drawn inline for rounds of up to this many schools (about 11 ms each);
 # a larger round shows each school's radar on the school's own page.
@@ -202,11 +209,10 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         context = {
             "round": round,
             "result_set": None,
-            "can_compute": permissions.can_compute_results(user)
-            and round.phase in services.COMPUTE_PHASES,
+            "can_compute": can_compute_results(user) and round.phase in services.COMPUTE_PHASES,
         }
         return render_page(request, "results/round.html", context)
-    if not permissions.can_view_results(user, chosen):
+    if not can_view_results(user, chosen):
         raise Http404
     result_set = _full_result_set(chosen)
     bureau = _bureau(user)
@@ -283,9 +289,8 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         )
         if rows
         else "",
-        "can_publish": permissions.can_publish_results(user) and not result_set.is_published,
-        "can_compute": permissions.can_compute_results(user)
-        and round.phase in services.COMPUTE_PHASES,
+        "can_publish": can_publish_results(user) and not result_set.is_published,
+        "can_compute": can_compute_results(user) and round.phase in services.COMPUTE_PHASES,
     }
     if bureau:
         context.update(_bureau_details(result_set, rows, indicators))
@@ -384,7 +389,7 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
     if chosen is None:
         raise Http404
     row = selectors.result_row_of_school(result_set=chosen, school_id=school_id)
-    if row is None or not permissions.can_view_school_results(request.user, chosen, row.school):
+    if row is None or not can_view_school_results(request.user, chosen, row.school):
         raise Http404
     indicators = selectors.framework_indicators_by_code(framework_id=round.framework_id)
     dimensions = _dimensions(indicators)
@@ -437,7 +442,7 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
 
 def _evaluator_labels(user: Any, ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(ids))
-    if permissions.can_see_evaluator_names(user):
+    if can_see_evaluator_names(user):
         names = selectors.user_names(user_ids=ids)
         return {pk: names.get(pk, f"#{pk}") for pk in ids}
     return {pk: _("Evaluator %(number)d") % {"number": index} for index, pk in enumerate(ids, 1)}
@@ -549,9 +554,9 @@ def explain(request: HttpRequest, row_id: int) -> HttpResponse:
         raise Http404
     result_set = row.result_set
     user = request.user
-    if not permissions.can_view_results(user, result_set):
+    if not can_view_results(user, result_set):
         raise Http404
-    full = permissions.can_view_school_results(user, result_set, row.school)
+    full = can_view_school_results(user, result_set, row.school)
     indicators = selectors.framework_indicators_by_code(framework_id=result_set.round.framework_id)
     code = request.GET.get("code") or None
     if code is not None:

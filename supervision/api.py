@@ -5,12 +5,10 @@ from __future__ import annotations
 import django_filters
 from rest_framework import serializers, viewsets
 
-from core.api import (
-    CanViewAuditTrail,
-)
 from core.models import AuditEvent
 from scoring.filters import IdFilter
 from supervision import selectors
+from supervision.permissions import CanViewAuditTrail
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

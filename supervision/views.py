@@ -21,10 +21,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from core import permissions
 from core.views import allowed, render_page, signed_in
 from rounds.enums import RoundPhase
 from supervision import selectors
+from supervision.permissions import can_view_supervision
 
 EVENTS_PER_PAGE = 50
 HISTORY_EVENTS_PER_PAGE = 100
@@ -128,7 +128,7 @@ def _invalid(request: HttpRequest, template: str, context: dict[str, Any]) -> Ht
 
 # ------------------------------------------------------------------ pages
 
-supervision_view = allowed(permissions.can_view_supervision)
+supervision_view = allowed(can_view_supervision)
 
 
 @signed_in

@@ -20,7 +20,7 @@ from core.models import AuditEvent
 from rectification.models import Rectification
 from rounds import services
 from rounds.admin import FROZEN_MESSAGE
-from rounds.enums import AssignmentStatus, FrameworkStatus, IndicatorMethod, RoundPhase
+from rounds.enums import AssignmentStatus, FrameworkStatus, Grade, IndicatorMethod, RoundPhase
 from rounds.models import (
     Assignment,
     ConflictOfInterest,
@@ -32,7 +32,6 @@ from rounds.models import (
 )
 from schools.enums import RankingGroup, SchoolKind
 from schools.models import School, Specialty, StaffMembership
-from scoring.enums import Grade
 from scoring.models import (
     AuditScore,
     ConsensusScore,

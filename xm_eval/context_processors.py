@@ -15,13 +15,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.enums import Role
-from core.permissions import (
-    can_list_rectifications,
-    can_monitor_rounds,
-    can_view_incentives,
-    can_view_supervision,
-    has_role,
-)
+from core.permissions import has_role
+from incentives.permissions import can_view_incentives
+from rectification.permissions import can_list_rectifications
+from rounds.permissions import can_monitor_rounds
+from supervision.permissions import can_view_supervision
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ bureau (``rounds:``, under /rounds/) and the result pages (``scoring:``, under
 
 from django.urls import include, path
 
+from rounds import urls as round_urls
+from scoring import round_urls as scoring_round_urls
 from xm_eval import views
 
 site_patterns = (
@@ -21,6 +23,7 @@ site_patterns = (
 
 urlpatterns = [
     path("", include(site_patterns)),
-    path("rounds/", include("rounds.urls")),
+    # One namespace for the bureau's round pages, wherever their views live.
+    path("rounds/", include((round_urls.urlpatterns + scoring_round_urls.urlpatterns, "rounds"))),
     path("results/", include("scoring.urls")),
 ]

@@ -18,9 +18,8 @@ from publication.enums import ObjectionStatus
 from publication.models import NoticePeriod, Objection
 from rectification.enums import RectificationStatus
 from rectification.models import Rectification
-from rounds.enums import RoundPhase
+from rounds.enums import Grade, RoundPhase
 from scoring import selectors, services
-from scoring.enums import Grade
 from scoring.models import AuditScore, ResultRow, ResultSet
 from tests.factories import UserFactory
 from tests.factories.publication import (

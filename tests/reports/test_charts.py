@@ -5,7 +5,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from reports.charts import FONT_FAMILY, bar_chart, radar_chart
+from scoring.charts import FONT_FAMILY, bar_chart, radar_chart
 
 DIMENSIONS = ["学校管理", "教育教学", "办学保障", "办学效果"]
 MAXIMA = [Decimal(25), Decimal(30), Decimal(20), Decimal(25)]

@@ -11,8 +11,8 @@ from reports.models import ReportArtifact
 from reports.pdf import font_subsetter
 from reports.selectors import GRADE_ZH
 from reports.tasks import render_document
+from rounds.enums import Grade
 from rounds.models import Indicator
-from scoring.enums import Grade
 from scoring.models import ResultRow
 from tests.reports.conftest import pdf_fonts, pdf_pages, pdf_text
 

@@ -22,9 +22,8 @@ from rectification.models import Rectification
 from reports.enums import ReportKind
 from reports.models import GroupOpinion, RenderJob, ReportArtifact
 from rounds import services
-from rounds.enums import RoundPhase
+from rounds.enums import Grade, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, EvaluationGroup, Evidence
-from scoring.enums import Grade
 from scoring.models import (
     AuditScore,
     ConsensusScore,
