@@ -390,6 +390,6 @@ def _tag_zh(tag: str) -> str:
 
 
 def framework_csv_path():  # noqa: ANN201 - a Path
-    from pathlib import Path
+    from rounds.framework_csv import sample_framework_path
 
-    return Path(__file__).resolve().parent / "fixtures_data" / "sample-framework-2025.csv"
+    return sample_framework_path()

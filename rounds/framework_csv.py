@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from django.utils.translation import gettext as _
 
@@ -378,3 +379,8 @@ def _csv_invalid(problems: _Problems) -> DomainError:
         field="file",
         details=problems.items,
     )
+
+
+def sample_framework_path() -> Path:
+    """The sample framework shipped with the project (the demo's and the xlsx template's)."""
+    return Path(__file__).resolve().parent / "fixtures_data" / "sample-framework-2025.csv"

@@ -35,7 +35,17 @@ def summary(db):  # noqa: ANN001, ANN201
 def row_counts() -> dict[str, int]:
     """Rows of every table of our apps and of users and groups, m2m tables included."""
     counts = {}
-    for label in ("schools", "rounds", "scoring", "xm_eval", "auth"):
+    for label in (
+        "core",
+        "schools",
+        "rounds",
+        "scoring",
+        "publication",
+        "rectification",
+        "reports",
+        "xm_eval",
+        "auth",
+    ):
         for model in apps.get_app_config(label).get_models(include_auto_created=True):
             counts[model._meta.label] = model.objects.count()
     return counts

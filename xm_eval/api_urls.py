@@ -10,12 +10,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from publication.api import ResultSetViewSet
 from rounds.api import AssignmentViewSet, FrameworkViewSet, RoundViewSet
 from rounds.evidence_api import EvidenceViewSet
 from schools.api import SchoolViewSet
 from scoring.api import (
     RankingsView,
-    ResultSetViewSet,
     SchoolResultView,
     ScoreSheetViewSet,
     SelfAssessmentViewSet,

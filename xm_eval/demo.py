@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
@@ -31,7 +30,7 @@ from core.enums import Role
 from core.errors import DomainError
 from rounds import selectors as round_selectors
 from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
-from rounds.framework_csv import framework_rows_from_csv
+from rounds.framework_csv import framework_rows_from_csv, sample_framework_path
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
 from rounds.services import (
     assignment_create,
@@ -47,12 +46,7 @@ from schools.services import school_upsert, specialty_upsert, staff_membership_a
 
 DEMO_PASSWORD = "demo-pass-2025"
 
-FRAMEWORK_CSV = (
-    Path(__file__).resolve().parent.parent
-    / "rounds"
-    / "fixtures_data"
-    / "sample-framework-2025.csv"
-)
+FRAMEWORK_CSV = sample_framework_path()
 # The indicator table is not the official one (which is not public), so its
 # name says it is a sample wherever it is shown (shared data README).
 FRAMEWORK_NAME = "厦门市民办技工学校办学质量评估指标（2025，样例）"

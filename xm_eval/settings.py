@@ -247,7 +247,7 @@ SPECTACULAR_SETTINGS = {
         "IndicatorMethodEnum": "rounds.enums.IndicatorMethod",
         "ConsolidationMethodEnum": "rounds.enums.ConsolidationMethod",
         "SheetStatusEnum": "scoring.enums.SheetStatus",
-        "GradeEnum": "scoring.enums.Grade",
+        "GradeEnum": "rounds.enums.Grade",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

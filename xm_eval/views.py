@@ -198,7 +198,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["school_rounds"] = _school_section(user, today)
     if permissions.is_supervisor(user):
         context["supervisor_results"] = _supervisor_section()
-        context["audit_trail_url"] = optional_url("admin:xm_eval_auditevent_changelist")
+        context["audit_trail_url"] = optional_url("admin:core_auditevent_changelist")
     context["has_any_role"] = any(
         context[key] is not None
         for key in ("admin_rounds", "evaluator_rounds", "school_rounds", "supervisor_results")

@@ -319,7 +319,7 @@ def test_the_audit_trail_never_carries_the_objectors_identity(bureau_admin):
     publication.objection_review(objection=first, actor=bureau_admin)
     publication.objection_dismiss(objection=first, actor=bureau_admin, response="不属实。")
     uphold(second, bureau_admin, school=noticed.schools[-1])
-    events = AuditEvent.objects.filter(object_type="scoring.objection")
+    events = AuditEvent.objects.filter(object_type="publication.objection")
     assert {event.action for event in events} == {
         "objection.file",
         "objection.review",

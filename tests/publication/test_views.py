@@ -282,7 +282,7 @@ def every_page(world: World, role: str) -> dict[str, bytes]:
         "api-result-sets": client.get("/api/v1/result-sets/"),
     }
     if world.users[role] is not None and world.users[role].is_staff:
-        pages["admin-audit"] = client.get(reverse("admin:xm_eval_auditevent_changelist"))
+        pages["admin-audit"] = client.get(reverse("admin:core_auditevent_changelist"))
     return {name: response.content for name, response in pages.items()}
 
 

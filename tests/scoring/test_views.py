@@ -75,7 +75,7 @@ def test_the_ranking_shows_every_school_with_grade_subtotals_flags_and_charts(
     assert "1 missing score" in html
     assert "Inter-rater reliability" in html
     assert "Incomplete" in html
-    assert f'action="{reverse("scoring:publish", args=(result_set.pk,))}"' in html
+    assert f'action="{reverse("notice:publish", args=(result_set.pk,))}"' in html
 
 
 def test_any_version_can_be_shown_and_an_unknown_one_is_404(computed, bureau_admin):
@@ -204,7 +204,7 @@ def test_the_school_page_shows_every_indicator_with_its_explanation(computed, bu
 def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
     round, result_set = computed
     client = signed_in(bureau_admin)
-    response = client.post(reverse("scoring:publish", args=(result_set.pk,)))
+    response = client.post(reverse("notice:publish", args=(result_set.pk,)), {"back": "results"})
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Version 1 was not under public notice; open a public notice for it first."
@@ -218,9 +218,11 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
         starts_at=notice.starts_at - dt.timedelta(days=8),
         ends_at=notice.ends_at - dt.timedelta(days=8),
     )
-    response = client.post(reverse("scoring:publish", args=(result_set.pk,)), follow=True)
+    response = client.post(
+        reverse("notice:publish", args=(result_set.pk,)), {"back": "results"}, follow=True
+    )
     assert ResultSet.objects.get(pk=result_set.pk).is_published
-    assert "Version 1 is published." in response.content.decode()
+    assert "Version 1 is published;" in response.content.decode()
     assert Round.objects.get(pk=round.pk).phase == RoundPhase.PUBLISHED
 
 
