@@ -89,9 +89,8 @@ def old_targets(executor: MigrationExecutor) -> list[tuple[str, str | None]]:
 
 def old_state_nodes(executor: MigrationExecutor) -> list[tuple[str, str]]:
     """The nodes of the old state: dd9d42d's leaves, other apps (Django's) at their leaves."""
-    others = [
-        node for node in executor.loader.graph.leaf_nodes() if node[0] not in project_apps(executor)
-    ]
+    ours = project_apps(executor)
+    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in ours]
     return [*OLD_LEAVES.items(), *others]
 
 
