@@ -41,6 +41,7 @@ from tests.url_matrix_world import IDENTITIES, AuditEvent, World, build_world
 EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # (url name, method):                         anon bureau sup leader eval staffA staffB recused
     # site
+    # pages without a method decorator answer POST like GET (listed in the report)
     ("site:health", "GET"):                         (200, 200, 200, 200, 200, 200, 200, 200),
     ("site:health", "POST"):                        (200, 200, 200, 200, 200, 200, 200, 200),
     ("site:home", "GET"):                           (302, 200, 200, 200, 200, 200, 200, 200),
@@ -77,6 +78,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("api:school-list", "GET"):                     (200, 200, 200, 200, 200, 200, 200, 200),
     ("api:score-sheet-detail", "GET"):              (401, 200, 200, 404, 200, 403, 403, 404),
     ("api:score-sheet-list", "GET"):                (401, 200, 200, 200, 200, 403, 403, 200),
+    # the leader is assigned to A; bureau and supervisor do not score
     ("api:score-sheet-list", "POST"):               (401, 403, 403, 201, 200, 403, 403, 403),
     ("api:score-sheet-score", "PATCH"):             (401, 403, 403, 404, 200, 403, 403, 404),
     ("api:score-sheet-score", "PUT"):               (401, 403, 403, 404, 200, 403, 403, 404),
@@ -117,11 +119,13 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("sheets:submit", "POST"):                      (302, 403, 403, 200, 200, 403, 403, 403),
     # evidence
     ("evidence:download", "GET"):                   (302, 200, 200, 200, 200, 200, 404, 404),
+    # the signed-in staff member's own school: B's staff see B's page, not A's
     ("evidence:point", "GET"):                      (302, 403, 403, 403, 403, 200, 200, 403),
     ("evidence:point", "POST"):                     (302, 403, 403, 403, 403, 302, 302, 403),
     ("evidence:school_point", "GET"):               (302, 200, 200, 200, 200, 200, 404, 403),
     ("evidence:school_point", "POST"):              (302, 403, 403, 403, 403, 302, 404, 403),
     # scoring
+    # a published total is public; deeper nodes only for A's staff and the bureau roles
     ("scoring:explain", "GET"):                     (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:explain", "POST"):                    (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:index", "GET"):                       (302, 200, 200, 200, 200, 200, 200, 200),
@@ -140,6 +144,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("notice:objection", "POST"):                   (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:objection_dismiss", "POST"):           (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_new", "GET"):                (200, 200, 200, 200, 200, 200, 200, 200),
+    # anyone may object by real name during the notice, signed in or not
     ("notice:objection_new", "POST"):               (201, 201, 201, 201, 201, 201, 201, 201),
     ("notice:objection_review", "POST"):            (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_seal", "GET"):               (302, 404, 403, 403, 403, 403, 403, 403),
@@ -162,6 +167,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("rectification:evidence", "POST"):             (302, 200, 200, 200, 404, 200, 404, 404),
     ("rectification:extend", "GET"):                (302, 200, 403, 403, 403, 403, 403, 403),
     ("rectification:extend", "POST"):               (302, 302, 403, 403, 403, 403, 403, 403),
+    # the list is filtered per user (B's staff see none of A's)
     ("rectification:list", "GET"):                  (302, 200, 200, 200, 403, 200, 200, 403),
     ("rectification:list", "POST"):                 (302, 200, 200, 200, 403, 200, 200, 403),
     ("rectification:recheck", "GET"):               (302, 200, 403, 200, 404, 403, 404, 404),
@@ -190,6 +196,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("reports:round", "POST"):                      (302, 200, 200, 404, 404, 200, 200, 404),
     ("reports:score_workbook", "GET"):              (302, 404, 404, 200, 200, 404, 404, 404),
     ("reports:score_workbook", "POST"):             (302, 404, 404, 200, 200, 404, 404, 404),
+    # a round-level form for evaluators; each row's school is checked on upload
     ("reports:score_workbook_upload", "GET"):       (302, 403, 403, 200, 200, 403, 403, 200),
     ("reports:score_workbook_upload", "POST"):      (302, 403, 403, 200, 200, 403, 403, 200),
     # incentives
@@ -223,7 +230,13 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
 # fmt: on
 
 # (url name, method, identity): why the status the view gives today is wrong.
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {
+    ("api:score-sheet-list", "POST", "recused_evaluator"): (
+        "opening a score sheet answers 200 to an evaluator recused from the school when a "
+        "sheet begun before the recusal exists: scoring.services.score_sheet_open returns an "
+        "existing sheet before _check_can_score (writes are refused later, 403 not_assigned)"
+    ),
+}
 
 SKIPPED_NAMESPACES = {"admin"}
 

@@ -8,8 +8,9 @@ evaluator are members); eight identities:
 - ``group_leader``: leads every round's group, assigned to A and B;
 - ``evaluator``: assigned to A in every round;
 - ``school_staff``: works for A; ``other_school_staff``: works for B;
-- ``recused_evaluator``: was assigned to A, then declared a conflict of interest with A,
-  which recused the assignments (``rounds.services.conflict_record``).
+- ``recused_evaluator``: was assigned to A and began A's sheet in the scoring round, then
+  declared a conflict of interest with A, which recused the assignments
+  (``rounds.services.conflict_record``).
 
 The rounds: ``self_round`` in self-assessment (A's evidence and self scores),
 ``scoring_round`` in expert scoring (the evaluator's draft sheet for A),
@@ -90,6 +91,7 @@ class World:
     noticed_set: ResultSet  # the set under notice
     published_set: ResultSet
     sheet: ScoreSheet  # the evaluator's draft sheet for A in the scoring round
+    recused_sheet: ScoreSheet  # the recused evaluator's sheet for A, begun before the conflict
     evidence: Evidence  # A's, in the self-assessment round
     objection: Objection  # about A, in the noticed round
     rectification: Rectification  # A's, in the published round, reported
@@ -175,7 +177,19 @@ def build_world() -> World:
         for key in ("self", "scoring", "consolidation", "noticed", "published")
     }
     members = {key: _group(round, users, a, b) for key, round in rounds.items()}
-    # Declared after the assignments, so it recuses them (every round is still a draft).
+    # The recused evaluator began A's sheet in expert scoring before declaring the conflict.
+    scoring_round = rounds["scoring"]
+    _set_phase(scoring_round, RoundPhase.EXPERT_SCORING)
+    recused_sheet = services.score_sheet_open(
+        round=scoring_round, school=a, actor=users["recused_evaluator"]
+    )
+    services.score_set(
+        sheet=recused_sheet,
+        actor=users["recused_evaluator"],
+        indicator=leaves[1].code,
+        points=leaves[1].max_points,
+    )
+    # Declared after the assignments, so it recuses them (no round is published yet).
     conflict_record(
         actor=admin,
         evaluator=users["recused_evaluator"],
@@ -205,8 +219,6 @@ def build_world() -> World:
     )
 
     # Expert scoring: the evaluator's draft sheet for A with one score.
-    scoring_round = rounds["scoring"]
-    _set_phase(scoring_round, RoundPhase.EXPERT_SCORING)
     sheet = services.score_sheet_open(round=scoring_round, school=a, actor=users["evaluator"])
     services.score_set(
         sheet=sheet,
@@ -296,6 +308,7 @@ def build_world() -> World:
         noticed_set=noticed_set,
         published_set=published_set,
         sheet=sheet,
+        recused_sheet=recused_sheet,
         evidence=evidence,
         objection=objection,
         rectification=rectification,
