@@ -130,7 +130,6 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("scoring:explain", "POST"):                    (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:index", "GET"):                       (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:index", "POST"):                      (302, 200, 200, 200, 200, 200, 200, 200),
-    ("scoring:publish", "POST"):                    (302, 302, 403, 403, 403, 403, 403, 403),
     ("scoring:round", "GET"):                       (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:round", "POST"):                      (302, 200, 200, 200, 200, 200, 200, 200),
     ("scoring:school", "GET"):                      (302, 200, 200, 404, 404, 200, 404, 404),
@@ -399,7 +398,6 @@ def _kwargs(w: World) -> dict[str, dict[str, Any]]:
         "scoring:round": {"round_id": w.published_round.pk},
         "scoring:school": {"round_id": w.published_round.pk, "school_id": a},
         "scoring:explain": {"row_id": w.result_row.pk},
-        "scoring:publish": {"result_set_id": w.consolidation_set.pk},
     }
 
 

@@ -34,32 +34,35 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from core.enums import Role
+from core.models import AuditEvent  # noqa: F401  (the matrix reads its first row)
+from publication import services as publication
+from publication.models import Objection
+from rectification import services as rectification_services
+from rectification.models import Rectification, RectificationItem
+
 # -- project imports: the one place to fix when apps move --------------------------------
 from reports.enums import ReportKind
 from reports.models import GroupOpinion, RenderJob, ReportArtifact
-from rounds import rectification as rectification_services
 from rounds.enums import AssignmentStatus, FrameworkStatus, GroupRole, RoundPhase
+from rounds.evidence import evidence_upload
 from rounds.models import (
     Assignment,
     EvaluationGroup,
+    Evidence,
     Framework,
     GroupMember,
     Indicator,
-    Rectification,
-    RectificationItem,
     Round,
 )
 from rounds.selectors import framework_leaves
 from rounds.services import conflict_record
-from schools.models import Evidence, School, StaffMembership
-from schools.services import evidence_upload
-from scoring import publication, services
-from scoring.models import Objection, ResultRow, ResultSet, ScoreSheet, SelfAssessment
+from schools.models import School, StaffMembership
+from scoring import services
+from scoring.models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
 from tests.factories import SchoolFactory, UserFactory, make_framework, make_round
 from tests.factories.publication import OBJECTOR, PDF, after_notice, upload
 from tests.reports.helpers import score_round
-from xm_eval.enums import Role
-from xm_eval.models import AuditEvent  # noqa: F401  (the matrix reads its first row)
 
 # -----------------------------------------------------------------------------------------
 
