@@ -13,7 +13,7 @@ CJK_FAMILY = "Noto Sans CJK SC"
 
 @checks.register()
 def pdf_rendering_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from reports.pdf import font_subsetter
+    from reports.pdf import font_subsetter  # WeasyPrint loads only when the check runs
 
     messages: list[checks.CheckMessage] = []
     try:

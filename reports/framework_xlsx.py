@@ -47,7 +47,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from core.errors import DomainError
 from core.xlsx_safety import CellProblem, cell_number, cell_text, workbook_open
 from rounds import framework_csv
-from rounds.enums import IndicatorMethod
+from rounds.enums import FOCUS_TAG_BY_CHINESE, IndicatorMethod
+from rounds.framework_csv import sample_framework_path
 from rounds.models import Framework
 from rounds.services import IndicatorData, framework_create
 
@@ -384,12 +385,10 @@ def framework_template_workbook(rows: list[IndicatorData] | None = None) -> byte
 
 
 def _tag_zh(tag: str) -> str:
-    from rounds.enums import FOCUS_TAG_BY_CHINESE
 
     return next((zh for zh, code in FOCUS_TAG_BY_CHINESE.items() if code == tag), tag)
 
 
 def framework_csv_path():  # noqa: ANN201 - a Path
-    from rounds.framework_csv import sample_framework_path
 
     return sample_framework_path()

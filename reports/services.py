@@ -191,7 +191,7 @@ def render_job_start(
 
 
 def _enqueue(job_id: int) -> None:
-    from reports.tasks import render_job_enqueue
+    from reports.tasks import render_job_enqueue  # the task module imports this one
 
     render_job_enqueue(job_id)
 

@@ -13,7 +13,10 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import audit_record
 from core.errors import DomainError
+from rounds.enums import RoundPhase
+from rounds.models import Evidence
 from rounds.permissions import can_upload_evidence
+from rounds.selectors import observation_point
 from schools.models import School
 
 # content type → (label shown to users, the extension we store it as)
@@ -61,7 +64,6 @@ def sniff_content_type(stream: IO[bytes]) -> str | None:
 
 
 def _upload_deadline(round: Any) -> Any:
-    from rounds.enums import RoundPhase
 
     window = round.phase_windows.filter(phase=RoundPhase.SELF_ASSESSMENT).first()
     return window.ends_on if window else None
@@ -85,11 +87,6 @@ def evidence_upload(
     from django.conf import settings
     from django.template.defaultfilters import filesizeformat
     from django.utils import timezone
-
-    from rounds.enums import RoundPhase
-    from rounds.evidence import ALLOWED_LABEL, sniff_content_type
-    from rounds.models import Evidence
-    from rounds.selectors import observation_point
 
     if round.phase != RoundPhase.SELF_ASSESSMENT:
         raise DomainError(

@@ -9,8 +9,9 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from rounds.enums import RoundPhase
-from rounds.models import Evidence, Indicator, PhaseWindow, Round
+from core import permissions
+from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.models import Assignment, Evidence, Indicator, PhaseWindow, Round
 from schools.models import School
 
 
@@ -143,9 +144,6 @@ def evidence_visible_to(*, user: Any) -> QuerySet[Evidence]:
     evaluator the files of the schools they are actively assigned to in that
     round (``xm_eval.permissions.can_view_evidence``, as a filter).
     """
-    from core import permissions
-    from rounds.enums import AssignmentStatus
-    from rounds.models import Assignment
 
     evidence = Evidence.objects.select_related("indicator").order_by(
         "round_id",

@@ -13,6 +13,7 @@ from django.db.models import (
 )
 from django.utils.translation import gettext as _
 
+from core import permissions
 from core.errors import DomainError
 from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
 from rounds.models import (
@@ -180,7 +181,6 @@ def frameworks_visible_to(*, user: Any, with_indicators: bool = False) -> QueryS
 
 def assignments_visible_to(*, user: Any) -> QuerySet[Assignment]:
     """Every assignment for the bureau roles; an evaluator's own for evaluators; else none."""
-    from core import permissions
 
     assignments = Assignment.objects.select_related("round", "school", "evaluator").order_by(
         "-round__cycle_start", "round_id", "school__code", "evaluator_id"

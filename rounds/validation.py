@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from rounds.enums import FocusTag, IndicatorMethod
+from rounds.enums import FocusTag, Grade, IndicatorMethod
 
 DIMENSION_COUNT = 4
 WEIGHT_TOLERANCE = Decimal("0.0001")
@@ -294,7 +294,6 @@ def _check_grade_bands(bands: list[dict], total_points: Decimal) -> list[Problem
                 field="grade_bands",
             )
         ]
-    from rounds.enums import Grade
 
     unknown = [grade for grade in grades if grade not in Grade.values]
     if unknown:

@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
+from core import permissions
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Evidence, Indicator, Round
 from schools.models import School
@@ -1077,8 +1078,6 @@ def score_sheets_visible_to(*, user: Any) -> QuerySet[ScoreSheet]:
     """
     from django.db.models import Prefetch
 
-    from core import permissions
-
     sheets = (
         ScoreSheet.objects.select_related("round", "school", "evaluator")
         .prefetch_related(
@@ -1105,8 +1104,6 @@ def score_of_sheet(*, sheet: ScoreSheet, code: str) -> Score | None:
 def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
     """Self-assessments with their scores: the own schools' for staff, all for the bureau."""
     from django.db.models import Prefetch
-
-    from core import permissions
 
     assessments = (
         SelfAssessment.objects.select_related("round", "school")

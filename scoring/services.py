@@ -221,7 +221,7 @@ def _result_set_store(
 
 
 def _enqueue_statistics(result_set_id: int) -> None:
-    from scoring.tasks import result_set_statistics_task
+    from scoring.tasks import result_set_statistics_task  # the task module imports this one
 
     result_set_statistics_task.delay(result_set_id)
 

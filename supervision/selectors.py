@@ -434,6 +434,5 @@ def user_names(*, user_ids: Iterable[int]) -> dict[int, str]:
 
 def audit_events_list() -> QuerySet:
     """The audit trail, newest first, with the actor joined."""
-    from core.models import AuditEvent
 
     return AuditEvent.objects.select_related("actor").order_by("-created_at", "-id")

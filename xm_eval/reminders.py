@@ -33,6 +33,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rectification.enums import RECTIFICATION_AWAITING_REPORT
+from rectification.models import Rectification
+from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.models import Assignment, PhaseWindow
+from schools.models import StaffMembership
+from scoring.enums import SheetStatus
+from scoring.models import ScoreSheet, SelfAssessment
 from xm_eval.models import ReminderSent
 
 logger = logging.getLogger(__name__)
@@ -85,11 +92,6 @@ def _site_url(path: str) -> str:
 
 
 def _phase_reminders(today: dt.date) -> Iterator[Reminder]:
-    from rounds.enums import AssignmentStatus, RoundPhase
-    from rounds.models import Assignment, PhaseWindow
-    from schools.models import StaffMembership
-    from scoring.enums import SheetStatus
-    from scoring.models import ScoreSheet, SelfAssessment
 
     windows = [
         window
@@ -158,9 +160,6 @@ def _phase_reminders(today: dt.date) -> Iterator[Reminder]:
 
 
 def _rectification_reminders(today: dt.date) -> Iterator[Reminder]:
-    from rectification.enums import RECTIFICATION_AWAITING_REPORT
-    from rectification.models import Rectification
-    from schools.models import StaffMembership
 
     rectifications = [
         rectification

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from rectification.services import rectifications_escalate_overdue as escalate
+from xm_eval.reminders import reminders_send as send
+
 
 @shared_task(
     name="xm_eval.tasks.reminders_send",
@@ -17,7 +20,6 @@ from celery import shared_task
 )
 def reminders_send() -> dict:
     """Send the deadline reminders due today, each once."""
-    from xm_eval.reminders import reminders_send as send
 
     report = send()
     return {"sent": report.sent, "already_sent": report.already_sent, "failed": report.failed}
@@ -31,6 +33,5 @@ def reminders_send() -> dict:
 )
 def rectifications_escalate_overdue() -> dict:
     """Escalate the rectifications whose deadline passed without a report."""
-    from rectification.services import rectifications_escalate_overdue as escalate
 
     return {"escalated": escalate()}

@@ -48,8 +48,8 @@ OLD_LEAVES = {
 MOVED_MODELS: dict[str, str] = {
     "xm_eval.auditevent": "core.auditevent",
     "xm_eval.auditchainhead": "core.auditchainhead",
-    "rounds.evidence": "rounds.evidence",
-    "rectification.services": "rectification.rectification",
+    "schools.evidence": "rounds.evidence",
+    "rounds.rectification": "rectification.rectification",
     "rounds.rectificationitem": "rectification.rectificationitem",
     "scoring.noticeperiod": "publication.noticeperiod",
     "scoring.objection": "publication.objection",
@@ -60,9 +60,9 @@ RENAMED_TABLES: dict[str, str] = {}
 SAMPLED = (
     "auth.user",
     "schools.school",
-    "rounds.evidence",
+    "schools.evidence",
     "rounds.round",
-    "rectification.services",
+    "rounds.rectification",
     "rounds.rectificationitem",
     "scoring.score",
     "scoring.resultset",
@@ -330,7 +330,7 @@ def test_a_database_of_main_at_dd9d42d_migrates_forward_with_every_row_kept():
             assert new_apps.get_model(new_label)._default_manager.count() == count, label
             assert len(global_apps.get_model(new_label)._default_manager.all()) == count, label
         evidence_model = global_apps.get_model(
-            MOVED_MODELS.get("rounds.evidence", "rounds.evidence")
+            MOVED_MODELS.get("schools.evidence", "schools.evidence")
         )
         evidence = evidence_model.objects.select_related("school", "round", "indicator")
         fields = ("school", "indicator", "sha256", "original_name")
@@ -340,7 +340,7 @@ def test_a_database_of_main_at_dd9d42d_migrates_forward_with_every_row_kept():
         ] == [
             (item["pk"], *(item["fields"][name] for name in fields))
             for item in objects
-            if item["model"] == "rounds.evidence"
+            if item["model"] == "schools.evidence"
         ]
         assert sorted({(e.school.code, e.indicator.code) for e in evidence}) == [
             ("XM-02", "A1.1"),
