@@ -38,7 +38,7 @@ from scoring.models import ResultRow, ResultSet
 from xm_eval import permissions
 
 from .charts import bar_chart, radar_chart
-from .enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
+from .enums import SCHOOL_KINDS, ReportKind
 from .models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 
 # The documents are Chinese official documents whatever the interface language.
@@ -644,7 +644,3 @@ def render_job_progress(*, job: RenderJob) -> JobProgress:
         if (failure.kind, failure.school_id) not in done
     ]
     return JobProgress(job=job, total=job.total, done=len(done), failures=failures)
-
-
-def job_is_running(job: RenderJob) -> bool:
-    return job.status == RenderJobStatus.RUNNING

@@ -66,10 +66,6 @@ def can_manage_rounds(user: Any) -> bool:
     return is_bureau_admin(user)
 
 
-def can_edit_framework(user: Any, framework: Any) -> bool:
-    return is_bureau_admin(user) and not framework.is_frozen
-
-
 def can_view_school_internals(user: Any, school: School) -> bool:
     """Self-assessment, evidence and unpublished details of a school."""
     if is_bureau_admin(user) or is_supervisor(user):
