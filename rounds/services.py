@@ -426,8 +426,11 @@ def round_phase_advance(*, round: Round, actor: AbstractBaseUser | None) -> Roun
     """Move a round to its next phase.
 
     Leaving the draft phase opens the round and freezes its framework, so the
-    indicators cannot change under scores that refer to them.
+    indicators cannot change under scores that refer to them. Only a bureau
+    admin moves a phase; records ``round.phase_advance``.
     """
+    if not can_manage_rounds(actor):
+        raise DomainError(_("Only the bureau moves a round to its next phase."), code="not_allowed")
     round = Round.objects.select_for_update().select_related("framework").get(pk=round.pk)
     index = PHASE_ORDER.index(round.phase)
     if index == len(PHASE_ORDER) - 1:
@@ -454,6 +457,18 @@ def round_phase_advance(*, round: Round, actor: AbstractBaseUser | None) -> Roun
 
 # ---------------------------------------------------------- evaluation group
 
+# Phases in which members may join or leave the evaluation group. From consolidation on the
+# group forms its consensus scores and opinions and the reports name its members, so the
+# group stays as it evaluated.
+GROUP_MEMBER_ADD_PHASES = (
+    RoundPhase.DRAFT,
+    RoundPhase.SELF_ASSESSMENT,
+    RoundPhase.EXPERT_SCORING,
+)
+# A group still without a leader may get one up to the end of consolidation, when the
+# leader's work (consensus scores, the group's opinion) is done.
+GROUP_LEADER_LATE_ADD_PHASES = (RoundPhase.CONSOLIDATION,)
+
 
 @transaction.atomic
 def evaluation_group_member_add(
@@ -466,10 +481,38 @@ def evaluation_group_member_add(
     affiliated_school: School | None = None,
     group_name: str = "",
 ) -> GroupMember:
-    """Add a member (leader or evaluator) to the round's evaluation group."""
+    """Add a member (leader or evaluator) to the round's evaluation group.
+
+    Creates the group on the first member and the ``GroupMember`` row; records
+    ``group_member.add``. Enforces: only a bureau admin adds; members join only
+    until expert scoring ends (``GROUP_MEMBER_ADD_PHASES``), except that a
+    group without a leader may still get one during consolidation
+    (``GROUP_LEADER_LATE_ADD_PHASES``), since the leader's own work is done
+    then; one leader per group; nobody twice.
+    """
+    if not can_manage_rounds(actor):
+        raise DomainError(
+            _("Only the bureau adds members to an evaluation group."), code="not_allowed"
+        )
     if role not in GroupRole.values:
         raise DomainError(
             _("Unknown group role “%(role)s”.") % {"role": role}, code="invalid", field="role"
+        )
+    # Locks the round row, so the phase cannot move on while the member joins.
+    round = Round.objects.select_for_update().get(pk=round.pk)
+    has_leader = GroupMember.objects.filter(group__round=round, role=GroupRole.LEADER).exists()
+    late_leader = (
+        role == GroupRole.LEADER and not has_leader and round.phase in GROUP_LEADER_LATE_ADD_PHASES
+    )
+    if round.phase not in GROUP_MEMBER_ADD_PHASES and not late_leader:
+        raise DomainError(
+            _(
+                "Members can join the evaluation group only until expert scoring ends, and a "
+                "leader, while the group has none, until consolidation ends; the round is in "
+                "the phase “%(phase)s”."
+            )
+            % {"phase": round.get_phase_display()},
+            code="phase_closed",
         )
     group, _created = EvaluationGroup.objects.get_or_create(
         round=round,
@@ -481,7 +524,7 @@ def evaluation_group_member_add(
             code="duplicate",
             field="user",
         )
-    if role == GroupRole.LEADER and group.members.filter(role=GroupRole.LEADER).exists():
+    if role == GroupRole.LEADER and has_leader:
         raise DomainError(
             _("The evaluation group already has a leader."), code="duplicate", field="role"
         )
@@ -502,14 +545,8 @@ def evaluation_group_member_add(
     return member
 
 
-# Phases in which a member may still leave the evaluation group. From consolidation on the
-# group forms its consensus scores and opinions and the reports name its members, so the
-# group stays as it evaluated.
-GROUP_MEMBER_REMOVE_PHASES = (
-    RoundPhase.DRAFT,
-    RoundPhase.SELF_ASSESSMENT,
-    RoundPhase.EXPERT_SCORING,
-)
+# Phases in which a member may still leave the evaluation group: those in which one may join.
+GROUP_MEMBER_REMOVE_PHASES = GROUP_MEMBER_ADD_PHASES
 
 
 @transaction.atomic

@@ -34,6 +34,7 @@ from tests.admin_helpers import (
     last_sequence,
 )
 from tests.factories import SchoolFactory, UserFactory, make_framework, make_round
+from xm_eval.enums import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -51,10 +52,15 @@ def translated(response, text) -> str:
         return str(text)
 
 
+def bureau():
+    """A bureau admin to act through the services that only the bureau may call."""
+    return UserFactory(roles=[Role.BUREAU_ADMIN])
+
+
 def open_round(**kwargs) -> Round:
     """A round moved out of its draft phase by the service (its framework frozen)."""
     round = make_round(schools=kwargs.pop("schools", None) or [SchoolFactory()], **kwargs)
-    return services.round_phase_advance(round=round, actor=None)
+    return services.round_phase_advance(round=round, actor=bureau())
 
 
 # --------------------------------------------------------------- frameworks
@@ -366,7 +372,7 @@ def test_phase_dates_of_an_open_round_change_on_the_record(admin_client):
         schools=[SchoolFactory()],
         phase_windows={RoundPhase.SELF_ASSESSMENT: (dt.date(2025, 3, 1), dt.date(2025, 3, 31))},
     )
-    round = services.round_phase_advance(round=round, actor=None)
+    round = services.round_phase_advance(round=round, actor=bureau())
     window = round.phase_windows.get()
     url = admin_url(Round, "change", round.pk)
     response = admin_client.get(url)
@@ -416,7 +422,7 @@ def test_deleting_a_draft_round_records_it_and_what_goes_with_it(admin_client, a
         phase_windows={RoundPhase.SELF_ASSESSMENT: (dt.date(2025, 3, 1), dt.date(2025, 3, 31))},
     )
     evaluator = UserFactory()
-    member = services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    member = services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     assignment = services.assignment_create(
         round=round, actor=None, school=school, evaluator=evaluator
     )
@@ -467,7 +473,7 @@ def test_an_open_round_cannot_be_deleted_alone_or_in_bulk(admin_client):
 
 def test_evaluation_groups_are_view_only(admin_client):
     round = make_round(schools=[SchoolFactory()])
-    member = services.evaluation_group_member_add(round=round, actor=None, user=UserFactory())
+    member = services.evaluation_group_member_add(round=round, actor=bureau(), user=UserFactory())
     group = member.group
     start = last_sequence()
 
@@ -503,7 +509,7 @@ def assignment(db) -> Assignment:
     school = SchoolFactory()
     round = make_round(schools=[school])
     evaluator = UserFactory()
-    services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     return services.assignment_create(round=round, actor=None, school=school, evaluator=evaluator)
 
 
@@ -511,7 +517,7 @@ def test_an_assignment_added_in_the_admin_is_recorded_once_by_its_service(admin_
     school = SchoolFactory()
     round = make_round(schools=[school])
     evaluator = UserFactory()
-    services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     start = last_sequence()
 
     response = admin_client.post(
@@ -542,7 +548,7 @@ def test_deleting_a_draft_rounds_assignment_is_recorded(admin_client, admin_user
 
 
 def test_an_open_rounds_assignment_cannot_be_deleted(admin_client, assignment):
-    services.round_phase_advance(round=assignment.round, actor=None)
+    services.round_phase_advance(round=assignment.round, actor=bureau())
     start = last_sequence()
 
     response = admin_client.post(admin_url(Assignment, "delete", assignment.pk), {"post": "yes"})
