@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from schools.models import School
@@ -56,8 +57,36 @@ def framework_validate(*, framework: Framework) -> list[Problem]:
     )
 
 
-def _refuse_if_frozen(framework: Framework) -> None:
+# The phases of a round that fix its framework: every phase after draft.
+FRAMEWORK_FIXING_PHASES = tuple(phase for phase in PHASE_ORDER if phase != RoundPhase.DRAFT)
+
+
+def framework_is_frozen(*, framework: Framework) -> bool:
+    """The frozen-framework rule: frozen once marked so, or once a round using it has left
+    its draft phase.
+
+    ``round_phase_advance`` marks the framework frozen when its round opens; a
+    round past draft on a framework not marked (a round moved before freezing
+    existed) fixes it all the same, since scores refer to its indicators. The
+    services refuse changes to a frozen framework and the admin shows it read-only.
+    """
     if framework.is_frozen:
+        return True
+    return (
+        framework.pk is not None
+        and framework.rounds.filter(phase__in=FRAMEWORK_FIXING_PHASES).exists()
+    )
+
+
+def frameworks_not_frozen() -> QuerySet[Framework]:
+    """The frameworks ``framework_is_frozen`` says may still change."""
+    return Framework.objects.exclude(status=FrameworkStatus.FROZEN).exclude(
+        rounds__phase__in=FRAMEWORK_FIXING_PHASES
+    )
+
+
+def _refuse_if_frozen(framework: Framework) -> None:
+    if framework_is_frozen(framework=framework):
         raise DomainError(
             _("Framework “%(name)s” is frozen because a round uses it; it cannot change.")
             % {"name": framework.name},
@@ -222,6 +251,7 @@ def framework_update(
             _("The end of validity must come after its start."), code="invalid", field="valid_to"
         )
     framework.save()
+    framework.refresh_from_db()  # the trail has the values as stored (100 → 100.00)
     audit_record(
         actor=actor,
         action="framework.update",
@@ -236,15 +266,59 @@ def framework_update(
 def indicator_update(
     *, indicator: Indicator, actor: AbstractBaseUser | None, **changes: Any
 ) -> Indicator:
-    """Change an indicator of a draft framework; a frozen framework refuses."""
+    """Change an indicator of a framework that is not frozen (``framework_is_frozen``).
+
+    Any field but its framework and level may change; a new parent must be of
+    the same framework and not the indicator or one of its descendants. The
+    level follows the parent, for the indicator and its descendants. Records
+    ``indicator.update`` (before and after), and one ``indicator.update`` with
+    the level for each descendant whose level changed.
+    """
     indicator = (
         Indicator.objects.select_related("framework").select_for_update().get(pk=indicator.pk)
     )
     _refuse_if_frozen(indicator.framework)
+    fixed = {"framework", "framework_id", "level", "id", "pk"} & set(changes)
+    if fixed:
+        raise DomainError(
+            _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(fixed))},
+            code="invalid",
+        )
+    levels = dict(
+        Indicator.objects.filter(framework_id=indicator.framework_id).values_list("pk", "level")
+    )
+    parent_of = dict(
+        Indicator.objects.filter(framework_id=indicator.framework_id).values_list("pk", "parent_id")
+    )
     before = model_snapshot(indicator)
     for name, value in changes.items():
         setattr(indicator, name, value)
+    parent_of[indicator.pk] = indicator.parent_id
+    if indicator.parent_id is not None:
+        ancestor, seen = indicator.parent_id, set()
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            ancestor = parent_of.get(ancestor)
+        if indicator.parent_id not in levels or indicator.pk in seen:
+            raise DomainError(
+                _(
+                    "The parent must be another indicator of the same framework, "
+                    "not one below this indicator."
+                ),
+                code="invalid",
+                field="parent",
+            )
+    depth = {}
+    for pk in parent_of:
+        level, current, seen = 0, pk, set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            level += 1
+            current = parent_of.get(current)
+        depth[pk] = level
+    indicator.level = depth[indicator.pk]
     indicator.save()
+    indicator.refresh_from_db()  # the trail has the values as stored (10 → 10.00)
     audit_record(
         actor=actor,
         action="indicator.update",
@@ -252,6 +326,20 @@ def indicator_update(
         before=before,
         after=model_snapshot(indicator),
     )
+    moved = [
+        pk for pk, level in sorted(depth.items()) if pk != indicator.pk and levels[pk] != level
+    ]
+    for other in Indicator.objects.filter(pk__in=moved).order_by("pk"):
+        previous = other.level
+        other.level = depth[other.pk]
+        other.save(update_fields=["level"])
+        audit_record(
+            actor=actor,
+            action="indicator.update",
+            obj=other,
+            before={"level": previous},
+            after={"level": other.level},
+        )
     return indicator
 
 
@@ -308,7 +396,11 @@ def _check_inside_validity(framework: Framework, cycle_start: int, cycle_end: in
         )
 
 
-def _check_window(framework: Framework, phase: str, starts_on: dt.date, ends_on: dt.date) -> None:
+def phase_window_check(
+    *, framework: Framework, phase: str, starts_on: dt.date, ends_on: dt.date
+) -> None:
+    """The rule for a phase's dates: a known phase, ending on or after its start, inside the
+    framework's validity. Raises ``DomainError`` naming the field; forms check with it too."""
     if phase not in PHASE_ORDER:
         raise DomainError(
             _("Unknown phase “%(phase)s”.") % {"phase": phase}, code="invalid", field="phase"
@@ -371,7 +463,7 @@ def round_create(
             field="name",
         )
     for phase, (starts_on, ends_on) in (phase_windows or {}).items():
-        _check_window(framework, phase, starts_on, ends_on)
+        phase_window_check(framework=framework, phase=phase, starts_on=starts_on, ends_on=ends_on)
     round = Round.objects.create(
         framework=framework,
         name=name,
@@ -403,8 +495,13 @@ def round_phase_window_set(
     starts_on: dt.date,
     ends_on: dt.date,
 ) -> PhaseWindow:
-    """Set the dates of one phase of a round."""
-    _check_window(round.framework, phase, starts_on, ends_on)
+    """Set the dates of one phase of a round (creating its window or moving it).
+
+    Enforces ``phase_window_check`` and refuses a closed round; records
+    ``round.phase_window_set`` with before (None for a new window) and after.
+    """
+    _refuse_if_closed(round)
+    phase_window_check(framework=round.framework, phase=phase, starts_on=starts_on, ends_on=ends_on)
     window = PhaseWindow.objects.filter(round=round, phase=phase).first()
     before = model_snapshot(window) if window else None
     window, _created = PhaseWindow.objects.update_or_create(
@@ -419,6 +516,32 @@ def round_phase_window_set(
         round_id=round.pk,
     )
     return window
+
+
+def _refuse_if_closed(round: Round) -> None:
+    if Round.objects.filter(pk=round.pk, phase=RoundPhase.CLOSED).exists():
+        raise DomainError(
+            _("Round “%(name)s” is closed: it is read-only.") % {"name": round.name},
+            code="round_closed",
+        )
+
+
+@transaction.atomic
+def round_phase_window_remove(*, window: PhaseWindow, actor: AbstractBaseUser | None) -> None:
+    """Remove the dates of one phase of a round (the phase then has no dates).
+
+    Refuses a closed round; records ``round.phase_window_remove`` with the removed row.
+    """
+    window = PhaseWindow.objects.select_related("round").get(pk=window.pk)
+    _refuse_if_closed(window.round)
+    audit_record(
+        actor=actor,
+        action="round.phase_window_remove",
+        obj=window,
+        before=model_snapshot(window),
+        round_id=window.round_id,
+    )
+    window.delete()
 
 
 @transaction.atomic
