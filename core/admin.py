@@ -147,8 +147,12 @@ class AuditedAdminMixin:
 
     An admin whose ``save_model`` hands the write to a service (which records
     its own event) does not call ``super().save_model()``, so nothing is
-    recorded twice; its deletes are still recorded. A bulk delete obeys the
-    per-object delete permission, as the delete page does.
+    recorded twice; its deletes are still recorded. Likewise an inline formset
+    whose class says ``changes_audited_by_services = True`` has its changed
+    rows saved by a service (only its added and deleted rows are recorded
+    here), and one saying ``audited_by_services = True`` is written by services
+    only (nothing is recorded here). A bulk delete obeys the per-object delete
+    permission, as the delete page does.
     """
 
     # Fields never copied into the trail (secrets such as password hashes).
@@ -267,6 +271,8 @@ class AuditedAdminMixin:
     def _inline_before(self, request: HttpRequest, formset: Any) -> dict[Any, dict[str, Any]]:
         """Snapshots of the formset's stored rows; the rows marked for deletion are
         recorded as deleted now, before the formset deletes them."""
+        if getattr(formset, "audited_by_services", False):
+            return {}
         pks = [form.instance.pk for form in formset.initial_forms if form.instance.pk is not None]
         stored = formset.model._default_manager.in_bulk(pks)
         doomed = {
@@ -275,11 +281,15 @@ class AuditedAdminMixin:
             if form in formset.initial_forms and form.instance.pk in stored
         }
         self.audit_deletion(request, [stored[pk] for pk in sorted(doomed)])
+        if getattr(formset, "changes_audited_by_services", False):
+            return {}
         return {pk: self.audit_snapshot(row) for pk, row in stored.items() if pk not in doomed}
 
     def _inline_after(
         self, request: HttpRequest, formset: Any, before_rows: dict[Any, dict[str, Any]]
     ) -> None:
+        if getattr(formset, "audited_by_services", False):
+            return
         manager = formset.model._default_manager
         created = manager.in_bulk([obj.pk for obj in getattr(formset, "new_objects", ())])
         for pk in sorted(created):

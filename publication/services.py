@@ -498,14 +498,13 @@ class AuditScoreChange:
 
 
 def _apply_audit_scores(
-    *, round: Round, actor: Any, changes: Sequence[AuditScoreChange], action: str, reason: str
+    *, round: Round, actor: Any, changes: Sequence[AuditScoreChange], cause: str, reason: str
 ) -> list[AuditScore]:
     """Set audit scores outside consolidation, for an objection or a correction.
 
-    ``scoring.services.audit_score_set`` allows audit scores during consolidation
-    only; an upheld objection (public notice) or a correction (after
-    publication) changes them later, so the same shared writer is used here
-    after this module's own checks. It validates the points and audits each change.
+    Each change goes through ``scoring.services.audit_score_revise`` (``cause``
+    ``"objection"`` or ``"correction"``), which checks the actor, the phase and
+    the points and records each change.
     """
     rows = []
     for change in changes:
@@ -517,18 +516,15 @@ def _apply_audit_scores(
         if school is None:
             _refuse(_("Unknown school."), "invalid", "school")
         rows.append(
-            services._override_set(
-                model=AuditScore,
+            services.audit_score_revise(
                 round=round,
                 school=school,
                 actor=actor,
                 indicator=change.indicator,
-                text=change.reason.strip() or reason,
-                text_field="reason",
-                user_field="auditor",
+                reason=change.reason.strip() or reason,
+                cause=cause,
                 points=change.points,
                 not_applicable=change.not_applicable,
-                action=action,
             )
         )
     return rows
@@ -590,7 +586,7 @@ def objection_uphold(
         round=round,
         actor=actor,
         changes=changes,
-        action="audit_score.set_objection",
+        cause="objection",
         reason=reason,
     )
     new = _recompute_superseding(round=round, actor=actor, previous=previous, reason=reason)
@@ -739,7 +735,7 @@ def result_set_correct(
         round=round,
         actor=actor,
         changes=changes,
-        action="audit_score.set_correction",
+        cause="correction",
         reason=reason.strip(),
     )
     new = _recompute_superseding(round=round, actor=actor, previous=old, reason=reason.strip())

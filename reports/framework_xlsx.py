@@ -134,16 +134,6 @@ def _cell_value(name: str, cell: Any) -> str | CellProblem:
     return text
 
 
-def framework_rows_from_xlsx(upload: Any) -> list[IndicatorData]:
-    """Parse a workbook into indicator rows for ``framework_create``, in sheet order.
-
-    Raises ``DomainError`` (``xlsx_refused`` for a hostile or broken file,
-    ``xlsx_invalid`` with every problem in ``details`` for bad content).
-    """
-    rows, _first_row_of, _sheet, _letters = _parse(upload)
-    return rows
-
-
 def _parse(upload: Any) -> tuple[list[IndicatorData], dict[str, int], str, dict[str, str]]:
     workbook = workbook_open(upload)
     try:

@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core import permissions
 from rectification.models import Rectification
-from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
+from reports.enums import SCHOOL_KINDS, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
@@ -635,7 +635,3 @@ def render_job_progress(*, job: RenderJob) -> JobProgress:
         if (failure.kind, failure.school_id) not in done
     ]
     return JobProgress(job=job, total=job.total, done=len(done), failures=failures)
-
-
-def job_is_running(job: RenderJob) -> bool:
-    return job.status == RenderJobStatus.RUNNING

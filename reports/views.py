@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -334,7 +333,3 @@ def export_consistency(request: HttpRequest, round_id: int) -> HttpResponse:
     )
     data = scoring_export.consistency_workbook(result_set=result_set)
     return _xlsx_response(data, f"consistency-r{round.pk}-v{result_set.version}.xlsx")
-
-
-def round_reports_url(round_id: int) -> str:
-    return reverse("reports:round", args=(round_id,))

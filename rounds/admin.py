@@ -18,7 +18,7 @@ from core.admin import (
 )
 from core.errors import DomainError
 from rounds import services
-from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.forms import (
     AssignmentAddForm,
     AssignmentChangeForm,
@@ -54,40 +54,6 @@ ROUND_CLOSED_MESSAGE = _("Round “%(name)s” is closed: it is read-only.")
 ROUND_FIXED_FIELDS = ("framework", "cycle_start", "cycle_end", "consolidation_method", "schools")
 
 
-def _framework_locked(framework: Framework) -> bool:
-    """True once a round using the framework has left its draft phase.
-
-    ``round_phase_advance`` freezes the framework then (``Framework.is_frozen``,
-    the flag the services check); a round past draft on an unfrozen framework
-    (data from before freezing existed) locks it all the same.
-    """
-    return framework.is_frozen or framework.rounds.exclude(phase=RoundPhase.DRAFT).exists()
-
-
-def _indicator_levels_refresh(framework: Framework) -> list[tuple[Indicator, int]]:
-    """Keep ``Indicator.level`` equal to the depth in the tree after an admin edit.
-
-    The import service sets levels when it creates a tree; edits in the admin
-    can move an indicator under another parent, so the depths are recomputed.
-    Returns the indicators whose level changed, each with its previous level.
-    """
-    indicators = list(Indicator.objects.filter(framework=framework).only("id", "parent", "level"))
-    parent_of = {indicator.pk: indicator.parent_id for indicator in indicators}
-    changed = []
-    for indicator in indicators:
-        depth, current, seen = 0, indicator.pk, set()
-        while current is not None and current not in seen:
-            seen.add(current)
-            depth += 1
-            current = parent_of.get(current)
-        if indicator.level != depth:
-            changed.append((indicator, indicator.level))
-            indicator.level = depth
-    if changed:
-        Indicator.objects.bulk_update([indicator for indicator, _level in changed], ["level"])
-    return changed
-
-
 def _report_domain_error(
     model_admin: admin.ModelAdmin, request: HttpRequest, obj: Any, error: DomainError
 ) -> None:
@@ -106,7 +72,12 @@ def _report_domain_error(
 
 
 class IndicatorInlineFormSet(BaseInlineFormSet):
-    """Renders the parent choices once for all rows instead of one query per row."""
+    """Renders the parent choices once for all rows instead of one query per row.
+
+    Changed rows are saved by ``indicator_update`` (see ``FrameworkAdmin.save_formset``).
+    """
+
+    changes_audited_by_services = True
 
     parent_queryset: QuerySet[Indicator]
 
@@ -157,24 +128,37 @@ class IndicatorInline(admin.TabularInline):
         return formset
 
     def has_add_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and _framework_locked(obj):
+        if obj is not None and services.framework_is_frozen(framework=obj):
             return False
         return super().has_add_permission(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and _framework_locked(obj):
+        if obj is not None and services.framework_is_frozen(framework=obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and _framework_locked(obj):
+        if obj is not None and services.framework_is_frozen(framework=obj):
             return False
         return super().has_delete_permission(request, obj)
 
 
+def _indicator_level_set(indicator: Indicator) -> None:
+    """A new indicator's level: one below its parent's, as stored."""
+    parent_level = (
+        Indicator.objects.filter(pk=indicator.parent_id).values_list("level", flat=True).first()
+    )
+    indicator.level = (parent_level or 0) + 1
+
+
 @admin.register(Framework)
-class FrameworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Draft frameworks are edited here, every edit audited; a locked one is read-only."""
+class FrameworkAdmin(ServiceFormAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """Frameworks that are not frozen are edited here; a frozen one is read-only.
+
+    Changes go through ``framework_update`` and ``indicator_update``, which
+    apply the frozen-framework rule and record the audit trail; added and
+    deleted draft frameworks and indicators are recorded by the admin.
+    """
 
     list_display = (
         "name",
@@ -209,12 +193,12 @@ class FrameworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return obj.indicator_count
 
     def has_change_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and _framework_locked(obj):
+        if obj is not None and services.framework_is_frozen(framework=obj):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Framework | None = None) -> bool:
-        if obj is not None and _framework_locked(obj):
+        if obj is not None and services.framework_is_frozen(framework=obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -227,18 +211,40 @@ class FrameworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if request.method == "GET":
             framework = self.get_object(request, object_id)
-            if framework is not None and _framework_locked(framework):
+            if framework is not None and services.framework_is_frozen(framework=framework):
                 self.message_user(
                     request, FROZEN_MESSAGE % {"name": framework.name}, messages.WARNING
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def update_derived_fields(
-        self, request: HttpRequest, form: Any, formsets: Any, change: bool
-    ) -> None:
-        # Every indicator of the framework is a row of the inline, so the
-        # audit trail records the level changes with the rows' other changes.
-        _indicator_levels_refresh(form.instance)
+    def save_model(self, request: HttpRequest, obj: Framework, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+        elif form.changed_data:
+            updated = services.framework_update(
+                framework=obj,
+                actor=request.user,
+                **{name: form.cleaned_data[name] for name in form.changed_data},
+            )
+            copy_saved_fields(obj, updated)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Indicator:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for indicator in formset.deleted_objects:
+            indicator.delete()
+        for indicator, fields in formset.changed_objects:
+            updated = services.indicator_update(
+                indicator=indicator,
+                actor=request.user,
+                **{name: getattr(indicator, name) for name in fields},
+            )
+            copy_saved_fields(indicator, updated)
+        for indicator in formset.new_objects:
+            _indicator_level_set(indicator)
+            indicator.save()
 
     @admin.action(description=_("Validate the selected frameworks"))
     def validate_framework(self, request: HttpRequest, queryset: QuerySet[Framework]) -> None:
@@ -264,8 +270,12 @@ class FrameworkAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Indicators of draft frameworks, every edit audited; a locked framework's are read-only."""
+class IndicatorAdmin(ServiceFormAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """Indicators of frameworks that are not frozen; a frozen framework's are read-only.
+
+    Changes go through ``indicator_update`` (which records them); added and
+    deleted indicators are recorded by the admin.
+    """
 
     form = IndicatorAdminForm
     list_display = (
@@ -283,7 +293,10 @@ class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ("code", "title_zh", "title_en")
     list_select_related = ("framework", "parent")
     autocomplete_fields = ("parent",)
-    readonly_fields = ("level",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Indicator | None = None) -> tuple:
+        # An indicator stays in its framework; its level follows its parent.
+        return ("level",) if obj is None else ("framework", "level")
 
     fields = (
         "framework",
@@ -308,19 +321,16 @@ class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "framework":
-            open_phases = [phase for phase in RoundPhase.values if phase != RoundPhase.DRAFT]
-            kwargs["queryset"] = Framework.objects.exclude(status=FrameworkStatus.FROZEN).exclude(
-                rounds__phase__in=open_phases
-            )
+            kwargs["queryset"] = services.frameworks_not_frozen()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
-        if obj is not None and _framework_locked(obj.framework):
+        if obj is not None and services.framework_is_frozen(framework=obj.framework):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Indicator | None = None) -> bool:
-        if obj is not None and _framework_locked(obj.framework):
+        if obj is not None and services.framework_is_frozen(framework=obj.framework):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -339,29 +349,33 @@ class IndicatorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         if request.method == "GET":
             indicator = self.get_object(request, object_id)
-            if indicator is not None and _framework_locked(indicator.framework):
+            if indicator is not None and services.framework_is_frozen(
+                framework=indicator.framework
+            ):
                 self.message_user(
                     request, FROZEN_MESSAGE % {"name": indicator.framework.name}, messages.WARNING
                 )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def update_derived_fields(
-        self, request: HttpRequest, form: Any, formsets: Any, change: bool
-    ) -> None:
-        # The saved indicator's own level is in its update event; its
-        # descendants move with it and get events of their own.
-        indicator = form.instance
-        for other, previous in _indicator_levels_refresh(indicator.framework):
-            if other.pk != indicator.pk:
-                self.audit_change(request, other, {"level": previous}, {"level": other.level})
+    def save_model(self, request: HttpRequest, obj: Indicator, form: Any, change: bool) -> None:
+        if not change:
+            _indicator_level_set(obj)
+            super().save_model(request, obj, form, change)
+        elif form.changed_data:
+            updated = services.indicator_update(
+                indicator=obj,
+                actor=request.user,
+                **{name: form.cleaned_data[name] for name in form.changed_data},
+            )
+            copy_saved_fields(obj, updated)
 
 
 # -------------------------------------------------------------------- rounds
 
 
 class PhaseWindowInline(admin.TabularInline):
-    """Phase dates stay editable (deadlines get extended), each change audited with the
-    round; a closed round's are read-only."""
+    """Phase dates stay editable (deadlines get extended) through ``round_phase_window_set``
+    and ``round_phase_window_remove``, which record them; a closed round's are read-only."""
 
     model = PhaseWindow
     formset = PhaseWindowInlineFormSet
@@ -385,13 +399,14 @@ class PhaseWindowInline(admin.TabularInline):
 
 
 @admin.register(Round)
-class RoundAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class RoundAdmin(ServiceFormAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     """Rounds are set up here in their draft phase, every edit audited.
 
     The phase moves only through ``round_phase_advance``. Once the round has
     left its draft phase, what decides its results and scope is fixed; its
     name, settings and phase dates stay editable, audited, until it is closed.
-    Only a draft round can be deleted.
+    Only a draft round can be deleted. Phase dates are saved by the round
+    services after the round itself.
     """
 
     form = RoundAdminForm
@@ -440,6 +455,38 @@ class RoundAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.phase == RoundPhase.CLOSED:
             return False
         return super().has_change_permission(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not PhaseWindow:
+            super().save_formset(request, form, formset, change)
+            return
+        # Collected only: ``save_related`` hands them to the services once the
+        # round's own event is recorded.
+        formset.save(commit=False)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        round = form.instance
+        for formset in formsets:
+            if formset.model is not PhaseWindow:
+                continue
+            for window in formset.deleted_objects:
+                services.round_phase_window_remove(window=window, actor=request.user)
+            for window, fields in formset.changed_objects:
+                if "phase" in fields:
+                    services.round_phase_window_remove(window=window, actor=request.user)
+            for window in [
+                *(window for window, _fields in formset.changed_objects),
+                *formset.new_objects,
+            ]:
+                saved = services.round_phase_window_set(
+                    round=round,
+                    actor=request.user,
+                    phase=window.phase,
+                    starts_on=window.starts_on,
+                    ends_on=window.ends_on,
+                )
+                copy_saved_fields(window, saved)
 
     def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
         if obj is not None and obj.phase != RoundPhase.DRAFT:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.enums import Role
+from core.errors import DomainError
 from rounds import selectors, services
 from rounds.enums import AssignmentStatus, ConsolidationMethod, FocusTag, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
@@ -75,7 +76,7 @@ class IndicatorAdminForm(forms.ModelForm):
         framework = cleaned_data.get("framework") or (
             self.instance.framework if self.instance.framework_id else None
         )
-        if framework is not None and framework.is_frozen:
+        if framework is not None and services.framework_is_frozen(framework=framework):
             raise ValidationError(
                 _("Framework “%(name)s” is frozen because a round uses it; it cannot change."),
                 code="framework_frozen",
@@ -145,28 +146,33 @@ class RoundAdminForm(forms.ModelForm):
 
 
 class PhaseWindowInlineFormSet(forms.BaseInlineFormSet):
-    """Phase dates must lie within the validity of the round's framework."""
+    """Phase dates are checked by the services' rule and saved by ``round_phase_window_set``
+    and ``round_phase_window_remove``, which record the audit trail."""
+
+    audited_by_services = True
 
     def clean(self) -> None:
         super().clean()
         if not getattr(self.instance, "framework_id", None):
             return
-        framework = self.instance.framework
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
                 continue
+            phase = form.cleaned_data.get("phase")
             starts_on = form.cleaned_data.get("starts_on")
             ends_on = form.cleaned_data.get("ends_on")
-            if starts_on is None or ends_on is None:
+            if phase is None or starts_on is None or ends_on is None:
                 continue
-            if starts_on < framework.valid_from or ends_on > framework.valid_to:
+            try:
+                services.phase_window_check(
+                    framework=self.instance.framework,
+                    phase=phase,
+                    starts_on=starts_on,
+                    ends_on=ends_on,
+                )
+            except DomainError as error:
                 form.add_error(
-                    "starts_on",
-                    ValidationError(
-                        _("The phase lies outside the framework's validity (%(from)s to %(to)s)."),
-                        code="outside_validity",
-                        params={"from": framework.valid_from, "to": framework.valid_to},
-                    ),
+                    error.field if error.field in form.fields else None, str(error.message)
                 )
 
 

@@ -23,10 +23,6 @@ def can_manage_rounds(user: Any) -> bool:
     return is_bureau_admin(user)
 
 
-def can_edit_framework(user: Any, framework: Any) -> bool:
-    return is_bureau_admin(user) and not framework.is_frozen
-
-
 def can_upload_evidence(user: Any, round: Round, school: School) -> bool:
     return can_edit_self_assessment(user, round, school)
 

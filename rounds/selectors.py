@@ -93,14 +93,6 @@ def declared_conflict_pairs(
     )
 
 
-def assignments_for_evaluator(*, round: Round, evaluator_id: int) -> QuerySet[Assignment]:
-    return (
-        Assignment.objects.filter(round=round, evaluator_id=evaluator_id)
-        .select_related("school")
-        .order_by("school__code")
-    )
-
-
 def active_assignments(*, round: Round) -> QuerySet[Assignment]:
     return Assignment.objects.filter(round=round, status=AssignmentStatus.ACTIVE).select_related(
         "school", "evaluator"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record, model_snapshot
@@ -55,8 +56,36 @@ def framework_validate(*, framework: Framework) -> list[Problem]:
     )
 
 
-def _refuse_if_frozen(framework: Framework) -> None:
+# The phases of a round that fix its framework: every phase after draft.
+FRAMEWORK_FIXING_PHASES = tuple(phase for phase in PHASE_ORDER if phase != RoundPhase.DRAFT)
+
+
+def framework_is_frozen(*, framework: Framework) -> bool:
+    """The frozen-framework rule: frozen once marked so, or once a round using it has left
+    its draft phase.
+
+    ``round_phase_advance`` marks the framework frozen when its round opens; a
+    round past draft on a framework not marked (a round moved before freezing
+    existed) fixes it all the same, since scores refer to its indicators. The
+    services refuse changes to a frozen framework and the admin shows it read-only.
+    """
     if framework.is_frozen:
+        return True
+    return (
+        framework.pk is not None
+        and framework.rounds.filter(phase__in=FRAMEWORK_FIXING_PHASES).exists()
+    )
+
+
+def frameworks_not_frozen() -> QuerySet[Framework]:
+    """The frameworks ``framework_is_frozen`` says may still change."""
+    return Framework.objects.exclude(status=FrameworkStatus.FROZEN).exclude(
+        rounds__phase__in=FRAMEWORK_FIXING_PHASES
+    )
+
+
+def _refuse_if_frozen(framework: Framework) -> None:
+    if framework_is_frozen(framework=framework):
         raise DomainError(
             _("Framework “%(name)s” is frozen because a round uses it; it cannot change.")
             % {"name": framework.name},
@@ -221,6 +250,7 @@ def framework_update(
             _("The end of validity must come after its start."), code="invalid", field="valid_to"
         )
     framework.save()
+    framework.refresh_from_db()  # the trail has the values as stored (100 → 100.00)
     audit_record(
         actor=actor,
         action="framework.update",
@@ -235,15 +265,59 @@ def framework_update(
 def indicator_update(
     *, indicator: Indicator, actor: AbstractBaseUser | None, **changes: Any
 ) -> Indicator:
-    """Change an indicator of a draft framework; a frozen framework refuses."""
+    """Change an indicator of a framework that is not frozen (``framework_is_frozen``).
+
+    Any field but its framework and level may change; a new parent must be of
+    the same framework and not the indicator or one of its descendants. The
+    level follows the parent, for the indicator and its descendants. Records
+    ``indicator.update`` (before and after), and one ``indicator.update`` with
+    the level for each descendant whose level changed.
+    """
     indicator = (
         Indicator.objects.select_related("framework").select_for_update().get(pk=indicator.pk)
     )
     _refuse_if_frozen(indicator.framework)
+    fixed = {"framework", "framework_id", "level", "id", "pk"} & set(changes)
+    if fixed:
+        raise DomainError(
+            _("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(fixed))},
+            code="invalid",
+        )
+    levels = dict(
+        Indicator.objects.filter(framework_id=indicator.framework_id).values_list("pk", "level")
+    )
+    parent_of = dict(
+        Indicator.objects.filter(framework_id=indicator.framework_id).values_list("pk", "parent_id")
+    )
     before = model_snapshot(indicator)
     for name, value in changes.items():
         setattr(indicator, name, value)
+    parent_of[indicator.pk] = indicator.parent_id
+    if indicator.parent_id is not None:
+        ancestor, seen = indicator.parent_id, set()
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            ancestor = parent_of.get(ancestor)
+        if indicator.parent_id not in levels or indicator.pk in seen:
+            raise DomainError(
+                _(
+                    "The parent must be another indicator of the same framework, "
+                    "not one below this indicator."
+                ),
+                code="invalid",
+                field="parent",
+            )
+    depth = {}
+    for pk in parent_of:
+        level, current, seen = 0, pk, set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            level += 1
+            current = parent_of.get(current)
+        depth[pk] = level
+    indicator.level = depth[indicator.pk]
     indicator.save()
+    indicator.refresh_from_db()  # the trail has the values as stored (10 → 10.00)
     audit_record(
         actor=actor,
         action="indicator.update",
@@ -251,6 +325,20 @@ def indicator_update(
         before=before,
         after=model_snapshot(indicator),
     )
+    moved = [
+        pk for pk, level in sorted(depth.items()) if pk != indicator.pk and levels[pk] != level
+    ]
+    for other in Indicator.objects.filter(pk__in=moved).order_by("pk"):
+        previous = other.level
+        other.level = depth[other.pk]
+        other.save(update_fields=["level"])
+        audit_record(
+            actor=actor,
+            action="indicator.update",
+            obj=other,
+            before={"level": previous},
+            after={"level": other.level},
+        )
     return indicator
 
 
@@ -307,7 +395,11 @@ def _check_inside_validity(framework: Framework, cycle_start: int, cycle_end: in
         )
 
 
-def _check_window(framework: Framework, phase: str, starts_on: dt.date, ends_on: dt.date) -> None:
+def phase_window_check(
+    *, framework: Framework, phase: str, starts_on: dt.date, ends_on: dt.date
+) -> None:
+    """The rule for a phase's dates: a known phase, ending on or after its start, inside the
+    framework's validity. Raises ``DomainError`` naming the field; forms check with it too."""
     if phase not in PHASE_ORDER:
         raise DomainError(
             _("Unknown phase “%(phase)s”.") % {"phase": phase}, code="invalid", field="phase"
@@ -370,7 +462,7 @@ def round_create(
             field="name",
         )
     for phase, (starts_on, ends_on) in (phase_windows or {}).items():
-        _check_window(framework, phase, starts_on, ends_on)
+        phase_window_check(framework=framework, phase=phase, starts_on=starts_on, ends_on=ends_on)
     round = Round.objects.create(
         framework=framework,
         name=name,
@@ -402,8 +494,13 @@ def round_phase_window_set(
     starts_on: dt.date,
     ends_on: dt.date,
 ) -> PhaseWindow:
-    """Set the dates of one phase of a round."""
-    _check_window(round.framework, phase, starts_on, ends_on)
+    """Set the dates of one phase of a round (creating its window or moving it).
+
+    Enforces ``phase_window_check`` and refuses a closed round; records
+    ``round.phase_window_set`` with before (None for a new window) and after.
+    """
+    _refuse_if_closed(round)
+    phase_window_check(framework=round.framework, phase=phase, starts_on=starts_on, ends_on=ends_on)
     window = PhaseWindow.objects.filter(round=round, phase=phase).first()
     before = model_snapshot(window) if window else None
     window, _created = PhaseWindow.objects.update_or_create(
@@ -420,13 +517,42 @@ def round_phase_window_set(
     return window
 
 
+def _refuse_if_closed(round: Round) -> None:
+    if Round.objects.filter(pk=round.pk, phase=RoundPhase.CLOSED).exists():
+        raise DomainError(
+            _("Round “%(name)s” is closed: it is read-only.") % {"name": round.name},
+            code="round_closed",
+        )
+
+
+@transaction.atomic
+def round_phase_window_remove(*, window: PhaseWindow, actor: AbstractBaseUser | None) -> None:
+    """Remove the dates of one phase of a round (the phase then has no dates).
+
+    Refuses a closed round; records ``round.phase_window_remove`` with the removed row.
+    """
+    window = PhaseWindow.objects.select_related("round").get(pk=window.pk)
+    _refuse_if_closed(window.round)
+    audit_record(
+        actor=actor,
+        action="round.phase_window_remove",
+        obj=window,
+        before=model_snapshot(window),
+        round_id=window.round_id,
+    )
+    window.delete()
+
+
 @transaction.atomic
 def round_phase_advance(*, round: Round, actor: AbstractBaseUser | None) -> Round:
     """Move a round to its next phase.
 
     Leaving the draft phase opens the round and freezes its framework, so the
-    indicators cannot change under scores that refer to them.
+    indicators cannot change under scores that refer to them. Only a bureau
+    admin moves a phase; records ``round.phase_advance``.
     """
+    if not can_manage_rounds(actor):
+        raise DomainError(_("Only the bureau moves a round to its next phase."), code="not_allowed")
     round = Round.objects.select_for_update().select_related("framework").get(pk=round.pk)
     index = PHASE_ORDER.index(round.phase)
     if index == len(PHASE_ORDER) - 1:
@@ -453,6 +579,18 @@ def round_phase_advance(*, round: Round, actor: AbstractBaseUser | None) -> Roun
 
 # ---------------------------------------------------------- evaluation group
 
+# Phases in which members may join or leave the evaluation group. From consolidation on the
+# group forms its consensus scores and opinions and the reports name its members, so the
+# group stays as it evaluated.
+GROUP_MEMBER_ADD_PHASES = (
+    RoundPhase.DRAFT,
+    RoundPhase.SELF_ASSESSMENT,
+    RoundPhase.EXPERT_SCORING,
+)
+# A group still without a leader may get one up to the end of consolidation, when the
+# leader's work (consensus scores, the group's opinion) is done.
+GROUP_LEADER_LATE_ADD_PHASES = (RoundPhase.CONSOLIDATION,)
+
 
 @transaction.atomic
 def evaluation_group_member_add(
@@ -465,10 +603,38 @@ def evaluation_group_member_add(
     affiliated_school: School | None = None,
     group_name: str = "",
 ) -> GroupMember:
-    """Add a member (leader or evaluator) to the round's evaluation group."""
+    """Add a member (leader or evaluator) to the round's evaluation group.
+
+    Creates the group on the first member and the ``GroupMember`` row; records
+    ``group_member.add``. Enforces: only a bureau admin adds; members join only
+    until expert scoring ends (``GROUP_MEMBER_ADD_PHASES``), except that a
+    group without a leader may still get one during consolidation
+    (``GROUP_LEADER_LATE_ADD_PHASES``), since the leader's own work is done
+    then; one leader per group; nobody twice.
+    """
+    if not can_manage_rounds(actor):
+        raise DomainError(
+            _("Only the bureau adds members to an evaluation group."), code="not_allowed"
+        )
     if role not in GroupRole.values:
         raise DomainError(
             _("Unknown group role “%(role)s”.") % {"role": role}, code="invalid", field="role"
+        )
+    # Locks the round row, so the phase cannot move on while the member joins.
+    round = Round.objects.select_for_update().get(pk=round.pk)
+    has_leader = GroupMember.objects.filter(group__round=round, role=GroupRole.LEADER).exists()
+    late_leader = (
+        role == GroupRole.LEADER and not has_leader and round.phase in GROUP_LEADER_LATE_ADD_PHASES
+    )
+    if round.phase not in GROUP_MEMBER_ADD_PHASES and not late_leader:
+        raise DomainError(
+            _(
+                "Members can join the evaluation group only until expert scoring ends, and a "
+                "leader, while the group has none, until consolidation ends; the round is in "
+                "the phase “%(phase)s”."
+            )
+            % {"phase": round.get_phase_display()},
+            code="phase_closed",
         )
     group, _created = EvaluationGroup.objects.get_or_create(
         round=round,
@@ -480,7 +646,7 @@ def evaluation_group_member_add(
             code="duplicate",
             field="user",
         )
-    if role == GroupRole.LEADER and group.members.filter(role=GroupRole.LEADER).exists():
+    if role == GroupRole.LEADER and has_leader:
         raise DomainError(
             _("The evaluation group already has a leader."), code="duplicate", field="role"
         )
@@ -501,14 +667,8 @@ def evaluation_group_member_add(
     return member
 
 
-# Phases in which a member may still leave the evaluation group. From consolidation on the
-# group forms its consensus scores and opinions and the reports name its members, so the
-# group stays as it evaluated.
-GROUP_MEMBER_REMOVE_PHASES = (
-    RoundPhase.DRAFT,
-    RoundPhase.SELF_ASSESSMENT,
-    RoundPhase.EXPERT_SCORING,
-)
+# Phases in which a member may still leave the evaluation group: those in which one may join.
+GROUP_MEMBER_REMOVE_PHASES = GROUP_MEMBER_ADD_PHASES
 
 
 @transaction.atomic

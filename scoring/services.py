@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import AuditChange, audit_record, audit_record_many, model_snapshot
 from core.errors import DomainError
+from core.permissions import is_bureau_admin
 from rounds.enums import RoundPhase
 from rounds.models import GroupMember, Indicator, Round
 from rounds.permissions import can_edit_self_assessment
@@ -765,6 +766,68 @@ def audit_score_set(
         points=points,
         not_applicable=not_applicable,
         action="audit_score.set",
+    )
+
+
+# Why an audit score changes after consolidation, and in which phases: an upheld objection
+# during the public notice, a correction once results are published.
+AUDIT_SCORE_REVISION_PHASES = {
+    "objection": (RoundPhase.PUBLIC_NOTICE,),
+    "correction": (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION),
+}
+
+
+@transaction.atomic
+def audit_score_revise(
+    *,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator: Indicator | int | str,
+    reason: str,
+    cause: str,
+    points: Any = None,
+    not_applicable: bool = False,
+) -> AuditScore:
+    """Change the bureau's audit score (审核分) of one point after consolidation.
+
+    ``audit_score_set`` serves consolidation; this is the one way to change an
+    audit score later: ``cause`` is ``"objection"`` (an upheld objection, during
+    the public notice) or ``"correction"`` (a correction of published results,
+    while the round is published or in rectification). Enforces: a bureau
+    admin; the phase of the cause; the school in the round's scope; a written
+    reason; points valid for the observation point. Writes the ``AuditScore``
+    row (created or replaced) and records ``audit_score.set_objection`` or
+    ``audit_score.set_correction`` with before and after. Computes nothing: the
+    caller computes the result-set version that follows from the change.
+    """
+    phases = AUDIT_SCORE_REVISION_PHASES.get(cause)
+    if phases is None:
+        _refuse(
+            _("Unknown reason for changing an audit score: “%(cause)s”.") % {"cause": cause},
+            "invalid",
+            "cause",
+        )
+    if not is_bureau_admin(actor):
+        _refuse(_("Only the bureau changes audit scores."), "not_allowed")
+    if round.phase not in phases:
+        _refuse(
+            _("This audit score change is not possible while the round is in “%(phase)s”.")
+            % {"phase": round.get_phase_display()},
+            "phase_closed",
+        )
+    return _override_set(
+        model=AuditScore,
+        round=round,
+        school=school,
+        actor=actor,
+        indicator=indicator,
+        text=reason,
+        text_field="reason",
+        user_field="auditor",
+        points=points,
+        not_applicable=not_applicable,
+        action=f"audit_score.set_{cause}",
     )
 
 

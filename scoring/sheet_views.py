@@ -148,12 +148,6 @@ def _evaluator_labels(user: Any, scores_by_point: dict[int, list[Any]]) -> dict[
     }
 
 
-def _points_text(points: Any, not_applicable: bool) -> str:
-    if not_applicable:
-        return _("not applicable")
-    return "" if points is None else str(points)
-
-
 def _is_deduction(point: Indicator, points: Any) -> bool:
     return points is not None and points < point.max_points
 

@@ -3,20 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.contrib.auth import get_user_model
 
-from rounds.models import Round
 from scoring.models import ResultSet
-from scoring.services import result_set_statistics_compute, round_results_compute
-
-
-@shared_task(name="scoring.round_results_compute", acks_late=True, max_retries=0)
-def round_results_compute_task(round_id: int, actor_id: int | None = None) -> dict:
-    """Compute a (large) round in the background; returns the new result set's id and version."""
-    round = Round.objects.get(pk=round_id)
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    result_set = round_results_compute(round=round, actor=actor)
-    return {"result_set_id": result_set.pk, "version": result_set.version}
+from scoring.services import result_set_statistics_compute
 
 
 @shared_task(name="scoring.result_set_statistics", acks_late=True, max_retries=2)

@@ -531,12 +531,18 @@ def test_the_assignment_form_refuses_a_conflicting_evaluator(admin_client, group
     assert AuditEvent.objects.count() == events_before
 
 
-def test_the_assignment_form_refuses_an_evaluator_affiliated_with_the_school(admin_client):
+def test_the_assignment_form_refuses_an_evaluator_affiliated_with_the_school(
+    admin_client, admin_user
+):
     school = make_school(1)
     round = make_round(make_valid_framework(), [school])
     evaluator = User.objects.create_user("expert1")
     services.evaluation_group_member_add(
-        round=round, actor=None, user=evaluator, affiliation="该校副校长", affiliated_school=school
+        round=round,
+        actor=admin_user,
+        user=evaluator,
+        affiliation="该校副校长",
+        affiliated_school=school,
     )
 
     response = admin_client.post(

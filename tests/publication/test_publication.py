@@ -358,7 +358,14 @@ def test_an_upheld_objection_yields_a_new_version_and_the_old_one_stays(bureau_a
     old_row = ResultRow.objects.get(result_set=old, school=target)
     assert new_row.node("B1.1").score == "0.00"
     assert new_row.total < old_row.total
-    assert AuditEvent.objects.filter(action="audit_score.set_objection").count() == 1
+    (score_event,) = AuditEvent.objects.filter(action="audit_score.set_objection")
+    assert (score_event.actor, score_event.school_id, score_event.object_id) == (
+        bureau_admin,
+        target.pk,
+        str(audit.pk),
+    )
+    assert (score_event.after["indicator"], score_event.after["points"]) == ("B1.1", "0.00")
+    assert objection.tracking_code in score_event.after["reason"]
 
     # the corrected version is published after the notice, as the noticed one would be
     with time_machine.travel(after_notice(noticed), tick=False):

@@ -1,5 +1,6 @@
 """Hostile workbooks are refused before they are parsed, with a message naming the problem."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -27,12 +28,12 @@ def test_the_archive_checks_refuse(hostile_dir, name, problem, words):
 @pytest.mark.parametrize(("name", "problem", "words"), ARCHIVE_PROBLEMS)
 @pytest.mark.django_db
 def test_both_importers_refuse(hostile_dir, name, problem, words, small_round):
-    from reports.framework_xlsx import framework_rows_from_xlsx
+    from reports.framework_xlsx import framework_import_xlsx
     from reports.workbook import score_workbook_import
 
     data = (hostile_dir / name).read_bytes()
     with pytest.raises(DomainError, match=words):
-        framework_rows_from_xlsx(io.BytesIO(data))
+        _framework_import(framework_import_xlsx, data)
     with pytest.raises(DomainError, match=words):
         score_workbook_import(
             round=small_round.round, actor=small_round.experts[0], upload=io.BytesIO(data)
@@ -97,7 +98,7 @@ def test_a_dtd_behind_padding_is_still_found():
 
 @pytest.mark.django_db
 def test_a_dtd_the_scan_misses_is_refused_by_the_parsers(small_round):
-    from reports.framework_xlsx import framework_rows_from_xlsx
+    from reports.framework_xlsx import framework_import_xlsx
     from reports.workbook import score_workbook_import
 
     # a processing instruction that looks like an element makes the scan stop early
@@ -105,7 +106,7 @@ def test_a_dtd_the_scan_misses_is_refused_by_the_parsers(small_round):
     data = _with_sheet(sneaky)
     workbook_check(data)  # passes the scan …
     with pytest.raises(DomainError) as caught:  # … but not the parser
-        framework_rows_from_xlsx(io.BytesIO(data))
+        _framework_import(framework_import_xlsx, data)
     assert caught.value.code == "xlsx_refused"
     from core.xlsx_safety import CheckedWorkbook
 
@@ -114,3 +115,14 @@ def test_a_dtd_the_scan_misses_is_refused_by_the_parsers(small_round):
         list(workbook.rows("指标体系"))
     assert caught.value.details[0]["problem"] == "xml_entities"
     assert score_workbook_import  # the offline import reads through CheckedWorkbook
+
+
+def _framework_import(framework_import_xlsx, data: bytes) -> None:  # noqa: ANN001
+    framework_import_xlsx(
+        actor=None,
+        upload=io.BytesIO(data),
+        name="恶意文件",
+        policy_title="测试办法",
+        valid_from=dt.date(2025, 1, 1),
+        valid_to=dt.date(2029, 12, 31),
+    )

@@ -10,6 +10,8 @@ from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.utils import translation
 
+from core.enums import Role
+from core.errors import DomainError
 from rectification.models import Rectification
 from rounds import services
 from rounds.admin import FROZEN_MESSAGE, ROUND_CLOSED_MESSAGE, ROUND_OPEN_MESSAGE
@@ -51,10 +53,15 @@ def translated(response, text) -> str:
         return str(text)
 
 
+def bureau():
+    """A bureau admin to act through the services that only the bureau may call."""
+    return UserFactory(roles=[Role.BUREAU_ADMIN])
+
+
 def open_round(**kwargs) -> Round:
     """A round moved out of its draft phase by the service (its framework frozen)."""
     round = make_round(schools=kwargs.pop("schools", None) or [SchoolFactory()], **kwargs)
-    return services.round_phase_advance(round=round, actor=None)
+    return services.round_phase_advance(round=round, actor=bureau())
 
 
 # --------------------------------------------------------------- frameworks
@@ -115,22 +122,29 @@ def test_a_draft_framework_edit_records_each_changed_indicator(admin_client):
     deleted = ["D", "D1", "D1.1", "D1.2"]
     assert sorted(actions(events)) == sorted(
         [
-            ("framework.admin_update", str(framework.pk)),
-            ("indicator.admin_update", str(moved.pk)),
+            ("framework.update", str(framework.pk)),
+            ("indicator.update", str(moved.pk)),
             *(("indicator.admin_delete", str(indicators[code].pk)) for code in deleted),
         ]
     )
     by_object = {(event.action, event.object_id): event for event in events}
-    update = by_object[("framework.admin_update", str(framework.pk))]
-    assert (update.before, update.after) == ({"name": framework.name}, {"name": "改名的体系"})
-    change = by_object[("indicator.admin_update", str(moved.pk))]
+    # The changes went through framework_update and indicator_update, by the admin user.
+    update = by_object[("framework.update", str(framework.pk))]
+    assert (update.before["name"], update.after["name"]) == (framework.name, "改名的体系")
+    assert update.actor.is_superuser
+    change = by_object[("indicator.update", str(moved.pk))]
     # The level follows the new parent; the trail has it as stored.
-    assert change.before == {
+    changed = ("parent_id", "max_points", "level")
+    assert {name: change.before[name] for name in changed} == {
         "parent_id": indicators["A1"].pk,
         "max_points": "12.50",
         "level": 3,
     }
-    assert change.after == {"parent_id": indicators["A"].pk, "max_points": "10.00", "level": 2}
+    assert {name: change.after[name] for name in changed} == {
+        "parent_id": indicators["A"].pk,
+        "max_points": "10.00",
+        "level": 2,
+    }
     for code in deleted:
         event = by_object[("indicator.admin_delete", str(indicators[code].pk))]
         assert (event.before["code"], event.after) == (code, None)
@@ -205,12 +219,17 @@ def test_moving_an_indicator_records_it_and_its_descendants_levels(admin_client,
     assert response.status_code == 302, response.context and response.context["errors"]
     events = events_after(start)
     assert sorted(actions(events)) == sorted(
-        ("indicator.admin_update", str(indicators[code].pk)) for code in ("A1", "A1.1", "A1.2")
+        ("indicator.update", str(indicators[code].pk)) for code in ("A1", "A1.1", "A1.2")
     )
     by_object = {event.object_id: event for event in events}
-    assert (by_object[str(moved.pk)].before, by_object[str(moved.pk)].after) == (
-        {"parent_id": indicators["A"].pk, "level": 2},
-        {"parent_id": indicators["B1"].pk, "level": 3},
+    moved_event = by_object[str(moved.pk)]
+    assert (moved_event.before["parent_id"], moved_event.before["level"]) == (
+        indicators["A"].pk,
+        2,
+    )
+    assert (moved_event.after["parent_id"], moved_event.after["level"]) == (
+        indicators["B1"].pk,
+        3,
     )
     for code in ("A1.1", "A1.2"):
         event = by_object[str(indicators[code].pk)]
@@ -267,14 +286,18 @@ def test_a_round_added_in_the_admin_is_recorded_with_its_phase_dates(admin_clien
     round_event, window_event = events_after(start)
     assert actions([round_event, window_event]) == [
         ("round.admin_create", str(round.pk)),
-        ("phase_window.admin_create", str(window.pk)),
+        ("round.phase_window_set", str(window.pk)),
     ]
     assert round_event.actor == admin_user
     assert round_event.round_id == round.pk
     assert round_event.after["schools"] == [school.pk]
     assert round_event.after["consolidation_method"] == ConsolidationMethod.MEAN
     assert round_event.after["phase"] == RoundPhase.DRAFT
-    assert window_event.round_id == round.pk
+    assert (window_event.round_id, window_event.actor, window_event.before) == (
+        round.pk,
+        admin_user,
+        None,
+    )
     assert window_event.after == {
         "round_id": round.pk,
         "phase": RoundPhase.SELF_ASSESSMENT,
@@ -366,7 +389,7 @@ def test_phase_dates_of_an_open_round_change_on_the_record(admin_client):
         schools=[SchoolFactory()],
         phase_windows={RoundPhase.SELF_ASSESSMENT: (dt.date(2025, 3, 1), dt.date(2025, 3, 31))},
     )
-    round = services.round_phase_advance(round=round, actor=None)
+    round = services.round_phase_advance(round=round, actor=bureau())
     window = round.phase_windows.get()
     url = admin_url(Round, "change", round.pk)
     response = admin_client.get(url)
@@ -381,11 +404,11 @@ def test_phase_dates_of_an_open_round_change_on_the_record(admin_client):
     assert response.status_code == 302, response.context and response.context["errors"]
     (event,) = events_after(start)
     assert (event.action, event.object_id, event.round_id) == (
-        "phase_window.admin_update",
+        "round.phase_window_set",
         str(window.pk),
         round.pk,
     )
-    assert (event.before, event.after) == ({"ends_on": "2025-03-31"}, {"ends_on": "2025-04-15"})
+    assert (event.before["ends_on"], event.after["ends_on"]) == ("2025-03-31", "2025-04-15")
     assert_chain_verifies()
 
 
@@ -416,7 +439,7 @@ def test_deleting_a_draft_round_records_it_and_what_goes_with_it(admin_client, a
         phase_windows={RoundPhase.SELF_ASSESSMENT: (dt.date(2025, 3, 1), dt.date(2025, 3, 31))},
     )
     evaluator = UserFactory()
-    member = services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    member = services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     assignment = services.assignment_create(
         round=round, actor=None, school=school, evaluator=evaluator
     )
@@ -467,7 +490,7 @@ def test_an_open_round_cannot_be_deleted_alone_or_in_bulk(admin_client):
 
 def test_evaluation_groups_are_view_only(admin_client):
     round = make_round(schools=[SchoolFactory()])
-    member = services.evaluation_group_member_add(round=round, actor=None, user=UserFactory())
+    member = services.evaluation_group_member_add(round=round, actor=bureau(), user=UserFactory())
     group = member.group
     start = last_sequence()
 
@@ -503,7 +526,7 @@ def assignment(db) -> Assignment:
     school = SchoolFactory()
     round = make_round(schools=[school])
     evaluator = UserFactory()
-    services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     return services.assignment_create(round=round, actor=None, school=school, evaluator=evaluator)
 
 
@@ -511,7 +534,7 @@ def test_an_assignment_added_in_the_admin_is_recorded_once_by_its_service(admin_
     school = SchoolFactory()
     round = make_round(schools=[school])
     evaluator = UserFactory()
-    services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    services.evaluation_group_member_add(round=round, actor=bureau(), user=evaluator)
     start = last_sequence()
 
     response = admin_client.post(
@@ -542,7 +565,7 @@ def test_deleting_a_draft_rounds_assignment_is_recorded(admin_client, admin_user
 
 
 def test_an_open_rounds_assignment_cannot_be_deleted(admin_client, assignment):
-    services.round_phase_advance(round=assignment.round, actor=None)
+    services.round_phase_advance(round=assignment.round, actor=bureau())
     start = last_sequence()
 
     response = admin_client.post(admin_url(Assignment, "delete", assignment.pk), {"post": "yes"})
@@ -574,4 +597,47 @@ def test_conflicts_and_rectifications_cannot_be_changed_or_deleted(admin_client)
     conflict.refresh_from_db()
     rectification.refresh_from_db()
     assert (conflict.reason, rectification.deadline) == ("曾任教", dt.date(2026, 6, 30))
+    assert events_after(start) == []
+
+
+def test_phase_dates_outside_the_framework_are_refused_by_the_services_rule(admin_client):
+    round = make_round(schools=[SchoolFactory()])
+    url = admin_url(Round, "change", round.pk)
+    data = form_data(admin_client.get(url))
+    add_inline_row(
+        data,
+        "phase_windows",
+        {"phase": RoundPhase.SELF_ASSESSMENT, "starts_on": "2024-12-01", "ends_on": "2025-01-31"},
+    )
+    start = last_sequence()
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    with pytest.raises(DomainError) as refusal:
+        services.phase_window_check(
+            framework=round.framework,
+            phase=RoundPhase.SELF_ASSESSMENT,
+            starts_on=dt.date(2024, 12, 1),
+            ends_on=dt.date(2025, 1, 31),
+        )
+    (formset,) = response.context["inline_admin_formsets"]
+    assert formset.formset.errors[-1]["starts_on"] == [str(refusal.value)]
+    assert not round.phase_windows.exists()
+    assert events_after(start) == []
+
+
+def test_a_closed_rounds_phase_dates_are_refused_by_the_service(bureau_admin):
+    round = make_round(schools=[SchoolFactory()])
+    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CLOSED)
+    start = last_sequence()
+    with pytest.raises(DomainError) as error:
+        services.round_phase_window_set(
+            round=round,
+            actor=bureau_admin,
+            phase=RoundPhase.SELF_ASSESSMENT,
+            starts_on=dt.date(2025, 3, 1),
+            ends_on=dt.date(2025, 3, 31),
+        )
+    assert error.value.code == "round_closed"
     assert events_after(start) == []

@@ -228,3 +228,18 @@ def test_framework_create_accepts_children_listed_before_their_parents(bureau_ad
     point = framework.indicators.get(code="A1.1")
     assert (point.level, point.parent.code, point.parent.parent.code) == (3, "A1", "A")
     assert services.framework_validate(framework=framework) == []
+
+
+@pytest.mark.parametrize(
+    "role", [None, Role.EVALUATOR, Role.GROUP_LEADER, Role.SCHOOL_STAFF, Role.SUPERVISOR]
+)
+def test_only_the_bureau_advances_a_phase(setting, role):
+    round, _schools, _evaluator = setting
+    actor = None if role is None else UserFactory(roles=[role])
+    with pytest.raises(DomainError) as error:
+        services.round_phase_advance(round=round, actor=actor)
+    assert error.value.code == "not_allowed"
+    round.refresh_from_db()
+    round.framework.refresh_from_db()
+    assert (round.phase, round.framework.is_frozen) == (RoundPhase.DRAFT, False)
+    assert AuditEvent.objects.filter(action="round.phase_advance").count() == 0

@@ -248,3 +248,88 @@ def test_a_member_removed_already_is_refused(group, bureau_admin):
         services.evaluation_group_member_remove(member=evaluator, actor=bureau_admin)
     assert error.value.code == "not_in_group"
     assert len(removal_events()) == 1
+
+
+# --------------------------------------------------------------------- adding
+
+
+def addition_events() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action="group_member.add").order_by("sequence"))
+
+
+@pytest.mark.parametrize("role", [None, Role.EVALUATOR, Role.GROUP_LEADER, Role.SUPERVISOR])
+def test_only_the_bureau_adds_members(group, role):
+    round, _schools, _leader, _evaluator = group
+    actor = None if role is None else UserFactory(roles=[role])
+    events_before = len(addition_events())
+    with pytest.raises(DomainError) as error:
+        services.evaluation_group_member_add(round=round, actor=actor, user=UserFactory())
+    assert error.value.code == "not_allowed"
+    assert GroupMember.objects.filter(group__round=round).count() == 2
+    assert len(addition_events()) == events_before
+
+
+@pytest.mark.parametrize(
+    "phase", [RoundPhase.DRAFT, RoundPhase.SELF_ASSESSMENT, RoundPhase.EXPERT_SCORING]
+)
+def test_members_join_until_expert_scoring_ends(group, bureau_admin, phase):
+    round, _schools, _leader, _evaluator = group
+    set_phase(round, phase)
+    member = services.evaluation_group_member_add(
+        round=round, actor=bureau_admin, user=UserFactory(roles=[Role.EVALUATOR])
+    )
+    assert addition_events()[-1].object_id == str(member.pk)
+    assert addition_events()[-1].actor == bureau_admin
+
+
+@pytest.mark.parametrize(
+    "phase",
+    [
+        RoundPhase.CONSOLIDATION,
+        RoundPhase.PUBLIC_NOTICE,
+        RoundPhase.PUBLISHED,
+        RoundPhase.RECTIFICATION,
+        RoundPhase.CLOSED,
+    ],
+)
+@pytest.mark.parametrize("role", [GroupRole.EVALUATOR, GroupRole.LEADER])
+def test_nobody_joins_a_group_that_has_a_leader_after_expert_scoring(
+    group, bureau_admin, phase, role
+):
+    round, _schools, _leader, _evaluator = group
+    set_phase(round, phase)
+    events_before = len(addition_events())
+    with pytest.raises(DomainError) as error:
+        services.evaluation_group_member_add(
+            round=round, actor=bureau_admin, user=UserFactory(), role=role
+        )
+    assert error.value.code == "phase_closed"
+    assert GroupMember.objects.filter(group__round=round).count() == 2
+    assert len(addition_events()) == events_before
+
+
+def test_a_group_without_a_leader_gets_one_until_consolidation_ends(group, bureau_admin):
+    round, _schools, leader, _evaluator = group
+    services.evaluation_group_member_remove(member=leader, actor=bureau_admin)
+    set_phase(round, RoundPhase.CONSOLIDATION)
+
+    with pytest.raises(DomainError) as error:  # an evaluator no longer joins
+        services.evaluation_group_member_add(round=round, actor=bureau_admin, user=UserFactory())
+    assert error.value.code == "phase_closed"
+    successor = services.evaluation_group_member_add(
+        round=round,
+        actor=bureau_admin,
+        user=UserFactory(roles=[Role.GROUP_LEADER]),
+        role=GroupRole.LEADER,
+    )
+    assert successor.role == GroupRole.LEADER
+    assert addition_events()[-1].object_id == str(successor.pk)
+
+    # A group left without a leader after consolidation (older data) gets none any more.
+    GroupMember.objects.filter(pk=successor.pk).delete()
+    set_phase(round, RoundPhase.PUBLIC_NOTICE)
+    with pytest.raises(DomainError) as error:  # after consolidation, not even a leader
+        services.evaluation_group_member_add(
+            round=round, actor=bureau_admin, user=UserFactory(), role=GroupRole.LEADER
+        )
+    assert error.value.code == "phase_closed"

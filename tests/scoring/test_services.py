@@ -186,3 +186,90 @@ def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin)
             )
         votes += engine.explain(computed, row.school_id, "A1.1").expert.not_applicable_votes
     assert votes == [first_a11.sheet.evaluator_id]
+
+
+# ------------------------------------------- audit scores after consolidation
+
+
+@pytest.mark.parametrize(
+    ("cause", "phase"),
+    [
+        ("objection", RoundPhase.PUBLIC_NOTICE),
+        ("correction", RoundPhase.PUBLISHED),
+        ("correction", RoundPhase.RECTIFICATION),
+    ],
+)
+def test_an_audit_score_is_revised_for_its_cause_on_the_record(bureau_admin, cause, phase):
+    round = scored_round(schools=1, phase=phase)
+    school = round.schools.get()
+    point = leaf(round, "B1.2")
+
+    row = services.audit_score_revise(
+        round=round,
+        school=school,
+        actor=bureau_admin,
+        indicator="B1.2",
+        reason="  异议成立，复核后改分  ",
+        cause=cause,
+        points="3",
+    )
+
+    assert (row.indicator_id, row.points, row.reason, row.auditor) == (
+        point.pk,
+        Decimal(3),
+        "异议成立，复核后改分",
+        bureau_admin,
+    )
+    (event,) = AuditEvent.objects.filter(action=f"audit_score.set_{cause}")
+    assert (event.actor, event.round_id, event.school_id, event.before) == (
+        bureau_admin,
+        round.pk,
+        school.pk,
+        None,
+    )
+    assert event.after["indicator"] == "B1.2"
+    assert event.after["points"] == "3.00"
+
+
+@pytest.mark.parametrize(
+    ("cause", "phase"),
+    [
+        ("objection", RoundPhase.CONSOLIDATION),
+        ("objection", RoundPhase.PUBLISHED),
+        ("correction", RoundPhase.PUBLIC_NOTICE),
+        ("correction", RoundPhase.CLOSED),
+        ("consolidation", RoundPhase.PUBLIC_NOTICE),
+    ],
+)
+def test_an_audit_score_revision_outside_its_phases_is_refused(bureau_admin, cause, phase):
+    round = scored_round(schools=1, phase=phase)
+    with pytest.raises(DomainError) as error:
+        services.audit_score_revise(
+            round=round,
+            school=round.schools.get(),
+            actor=bureau_admin,
+            indicator="B1.2",
+            reason="改分",
+            cause=cause,
+            points="3",
+        )
+    assert error.value.code == ("invalid" if cause == "consolidation" else "phase_closed")
+    assert AuditScore.objects.count() == 0
+    assert not AuditEvent.objects.filter(action__startswith="audit_score.").exists()
+
+
+def test_only_the_bureau_revises_an_audit_score():
+    round = scored_round(schools=1, phase=RoundPhase.PUBLIC_NOTICE)
+    leader = round.evaluation_group.members.get(role="leader").user
+    with pytest.raises(DomainError) as error:
+        services.audit_score_revise(
+            round=round,
+            school=round.schools.get(),
+            actor=leader,
+            indicator="B1.2",
+            reason="改分",
+            cause="objection",
+            points="3",
+        )
+    assert error.value.code == "not_allowed"
+    assert AuditScore.objects.count() == 0

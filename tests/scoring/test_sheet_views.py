@@ -432,7 +432,9 @@ def submitted_sheet(world: World, role: str, points: str) -> None:
 
 def test_peer_scores_stay_hidden_unless_the_round_allows_them(world):
     second = UserFactory(username="second", roles=[Role.EVALUATOR])
-    round_services.evaluation_group_member_add(round=world.round, actor=None, user=second)
+    round_services.evaluation_group_member_add(
+        round=world.round, actor=UserFactory(roles=[Role.BUREAU_ADMIN]), user=second
+    )
     round_services.assignment_create(
         round=world.round, actor=None, school=world.school, evaluator=second
     )

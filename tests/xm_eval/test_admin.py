@@ -102,7 +102,7 @@ def one_of_each(admin_user) -> dict[type, object]:
     round = make_round(schools=[school])
     leaf = round.framework.indicators.get(code="A1.1")
     evaluator = UserFactory()
-    member = services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    member = services.evaluation_group_member_add(round=round, actor=admin_user, user=evaluator)
     result_set = ResultSet.objects.create(round=round, version=1, consolidation_method="mean")
     ResultRow.objects.create(
         result_set=result_set, school=school, total=Decimal(88), grade=Grade.GOOD, rank=1,

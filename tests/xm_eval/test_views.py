@@ -291,7 +291,9 @@ def evaluator_with_assignments(count: int) -> Any:
     evaluator = UserFactory(roles=[Role.EVALUATOR])
     schools = [SchoolFactory() for _ in range(count)]
     round = make_round(schools=schools)
-    round_services.evaluation_group_member_add(round=round, actor=None, user=evaluator)
+    round_services.evaluation_group_member_add(
+        round=round, actor=UserFactory(roles=[Role.BUREAU_ADMIN]), user=evaluator
+    )
     for school in schools:
         round_services.assignment_create(
             round=round, actor=None, school=school, evaluator=evaluator
