@@ -33,6 +33,7 @@ from . import publication
 from . import publication_selectors as selectors
 from .enums import ObjectionStatus
 from .models import Objection, ResultSet
+from .presenter import grade_zh
 from .publication_forms import (
     CorrectionForm,
     NoticeOpenForm,
@@ -41,7 +42,6 @@ from .publication_forms import (
     TrackingForm,
     UpholdForm,
 )
-from .views import GRADE_ZH
 
 
 def _round_or_404(round_id: int) -> Any:
@@ -78,7 +78,7 @@ def notice_round(request: HttpRequest, round_id: int) -> HttpResponse:
         raise Http404
     result_set = selectors.result_set_shown_on_notice(round=round)
     rows = [
-        {"row": row, "grade_zh": GRADE_ZH.get(row.grade, row.grade)}
+        {"row": row, "grade_zh": grade_zh(row.grade)}
         for row in selectors.notice_ranking(result_set=result_set)
     ]
     context = {
