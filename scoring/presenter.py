@@ -281,18 +281,56 @@ def result_set_dimensions(*, result_set: ResultSet) -> tuple[Dimension, ...]:
 
 
 def _group_average(
-    group: str, rows: list[ResultRow], dimensions: tuple[Dimension, ...]
+    group: str, figures: list[tuple[Any, Mapping[str, Any]]], dimensions: tuple[Dimension, ...]
 ) -> GroupAverage:
+    """The averages of (total, dimension subtotals) pairs, each figure rounded for display
+    first, as every school's figure is shown."""
     return GroupAverage(
         group=group,
         label_zh=group_zh(group) if group else ALL_SCHOOLS_ZH,
-        school_count=len(rows),
-        total=average(number(row.total) for row in rows),
+        school_count=len(figures),
+        total=average(number(total) for total, _subtotals in figures),
         dimensions=tuple(
-            average(number((row.dimension_subtotals or {}).get(dim.code)) for row in rows)
+            average(number(subtotals.get(dim.code)) for _total, subtotals in figures)
             for dim in dimensions
         ),
     )
+
+
+def _averages(
+    figures: Iterable[tuple[str, Any, Mapping[str, Any] | None]], dimensions: tuple[Dimension, ...]
+) -> tuple[GroupAverage, dict[str, GroupAverage]]:
+    """Every school's and each stored group's averages of (group, total, subtotals)."""
+    everyone: list[tuple[Any, Mapping[str, Any]]] = []
+    by_group: dict[str, list[tuple[Any, Mapping[str, Any]]]] = {}
+    for group, total, subtotals in figures:
+        pair = (total, subtotals or {})
+        everyone.append(pair)
+        by_group.setdefault(group, []).append(pair)
+    return _group_average("", everyone, dimensions), {
+        group: _group_average(group, members, dimensions)
+        for group, members in sorted(by_group.items())
+    }
+
+
+def result_set_group_averages(
+    *, result_set: ResultSet, dimensions: Iterable[Dimension] | None = None
+) -> tuple[GroupAverage, tuple[GroupAverage, ...]]:
+    """(every school, each stored group) averages of a set, in one query, for a reader
+    that does not need the schools themselves (the API's ranking pages)."""
+    dimensions = (
+        tuple(dimensions)
+        if dimensions is not None
+        else result_set_dimensions(result_set=result_set)
+    )
+    figures = (
+        (group or school_group, total, subtotals)
+        for group, school_group, total, subtotals in ResultRow.objects.filter(
+            result_set=result_set
+        ).values_list("group", "school__ranking_group", "total", "dimension_subtotals")
+    )
+    overall, groups = _averages(figures, dimensions)
+    return overall, tuple(groups.values())
 
 
 def _school_result(
@@ -345,13 +383,9 @@ def present_rows(
     """Present rows already read (school joined); no query. ``result_set_present`` reads
     them; this is for a caller that has the rows anyway."""
     rows = list(rows)
-    by_group: dict[str, list[ResultRow]] = {}
-    for row in rows:
-        by_group.setdefault(stored_group(row), []).append(row)
-    groups = {
-        group: _group_average(group, members, dimensions)
-        for group, members in sorted(by_group.items())
-    }
+    overall, groups = _averages(
+        ((stored_group(row), row.total, row.dimension_subtotals) for row in rows), dimensions
+    )
     schools = tuple(
         _school_result(row, dimensions, groups[stored_group(row)])
         for row in sorted(rows, key=lambda row: (row.rank, row.school.code))
@@ -363,7 +397,7 @@ def present_rows(
         is_published=result_set.is_published,
         dimensions=dimensions,
         schools=schools,
-        overall=_group_average("", rows, dimensions),
+        overall=overall,
         groups=tuple(groups.values()),
         grades=tuple(
             GradeCount(grade=grade.value, grade_zh=GRADE_ZH[grade], count=counts.get(grade, 0))
@@ -400,23 +434,17 @@ def result_explanation(*, row: ResultRow, code: str | None = None) -> engine.Exp
     return selectors.result_row_explain(row=row, code=code)
 
 
-def group_averages_by_code(
-    presented: PresentedResults,
-) -> dict[str, dict[str, Any]]:
-    """The stored groups' averages as plain data: group → total, dimension code → average."""
+def group_average_item(entry: GroupAverage, dimensions: Iterable[Dimension]) -> dict[str, Any]:
+    """A group's averages as plain data (decimal strings), as the API serves them."""
     return {
-        entry.group: {
-            "school_count": entry.school_count,
-            "total": entry.total,
-            "dimensions": entry.by_code(presented.dimensions),
-        }
-        for entry in presented.groups
+        "group": entry.group,
+        "school_count": entry.school_count,
+        "total": _text(entry.total),
+        "dimension_subtotals": {
+            code: _text(value) for code, value in entry.by_code(dimensions).items()
+        },
     }
 
 
-def dimension_titles(dimensions: Iterable[Titled]) -> list[str]:
-    return [title(dimension) for dimension in dimensions]
-
-
-def rows_by_school(presented: PresentedResults) -> Mapping[int, SchoolResult]:
-    return {entry.school_id: entry for entry in presented.schools}
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
