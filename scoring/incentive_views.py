@@ -49,13 +49,8 @@ from .incentives import (
     preference_list,
 )
 from .models import ResultSet
+from .presenter import GRADE_ZH
 
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
 # The lists as the Measures name them (shown in Chinese whatever the page language).
 LIST_ZH = {
     PreferenceKind.AWARDS: "评优评先",

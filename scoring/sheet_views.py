@@ -28,7 +28,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -40,7 +39,7 @@ from schools.models import School
 from xm_eval import permissions
 from xm_eval.errors import DomainError
 
-from . import selectors, services
+from . import presenter, selectors, services
 from .enums import SheetStatus
 from .forms import OverrideScoreForm, ScoreForm, SelfScoreForm
 
@@ -78,12 +77,6 @@ def _phase_index(round: Round) -> int:
     return PHASE_ORDER.index(round.phase)
 
 
-def _title(indicator: Indicator) -> str:
-    if (get_language() or "").startswith("en") and indicator.title_en:
-        return indicator.title_en
-    return indicator.title_zh
-
-
 def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -118,7 +111,7 @@ def _rows(round: Round) -> list[PointRow]:
             indicator=row.indicator,
             depth=row.depth,
             is_leaf=row.is_leaf,
-            title=_title(row.indicator),
+            title=presenter.title(row.indicator),
             heading_level=min(row.depth + 2, 5),
         )
         for row in selectors.indicator_tree_rows(round=round)
