@@ -48,13 +48,8 @@ from incentives.allocation import (
 from incentives.permissions import can_set_incentive_parameters, can_view_incentives
 from rounds.enums import Grade
 from scoring.models import ResultSet
+from scoring.presenter import GRADE_ZH
 
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
 # The lists as the Measures name them (shown in Chinese whatever the page language).
 LIST_ZH = {
     PreferenceKind.AWARDS: "评优评先",

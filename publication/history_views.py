@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from core.display import number, school_name, title
 from core.views import render_page
 from publication import history_selectors as selectors
 from publication.permissions import can_view_school_history
@@ -35,43 +35,20 @@ from rounds.models import Indicator
 from schools.models import School
 from scoring.models import ResultRow
 from scoring.permissions import can_view_school_results
+from scoring.presenter import grade_zh
 
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
 GRADE_ORDER = [grade.value for grade in Grade]  # best first
-
-
-def _number(value: Any, places: int = 2) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _share(value: Decimal | None, maximum: Decimal) -> Decimal | None:
     """``value`` as a percentage of ``maximum`` (for comparing unequal frameworks)."""
     if value is None or not maximum:
         return None
-    return _number(value * 100 / maximum, 1)
-
-
-def _school_name(school: School) -> str:
-    if get_language() == "en" and school.name_en:
-        return school.name_en
-    return school.name_zh
-
-
-def _title(indicator: Indicator) -> str:
-    if get_language() == "en" and indicator.title_en:
-        return indicator.title_en
-    return indicator.title_zh
+    return number(value * 100 / maximum, 1)
 
 
 def _grade(grade: str) -> dict[str, Any]:
-    return {"value": grade, "zh": GRADE_ZH.get(grade, grade), "label": Grade(grade).label}
+    return {"value": grade, "zh": grade_zh(grade), "label": Grade(grade).label}
 
 
 def _matching_dimension(dimension: Indicator, candidates: Sequence[Indicator]) -> Indicator | None:
@@ -95,7 +72,7 @@ def _rescaled(value: Decimal | None, from_max: Decimal, to_max: Decimal) -> Deci
 def _delta(now: Decimal | None, before: Decimal | None) -> Decimal | None:
     if now is None or before is None:
         return None
-    return _number(now - before)
+    return number(now - before)
 
 
 def _movement(before_grade: str, now_grade: str) -> str:
@@ -120,21 +97,21 @@ def _compare(
     dimensions = []
     for dim in dims_now:
         match = _matching_dimension(dim, dims_before)
-        value_now = _number((now.dimension_subtotals or {}).get(dim.code))
+        value_now = number((now.dimension_subtotals or {}).get(dim.code))
         value_before = (
             _rescaled(
-                _number((before.dimension_subtotals or {}).get(match.code)),
+                number((before.dimension_subtotals or {}).get(match.code)),
                 match.max_points,
                 dim.max_points,
             )
             if match is not None
             else None
         )
-        dimensions.append({"title": _title(dim), "delta": _delta(value_now, value_before)})
+        dimensions.append({"title": title(dim), "delta": _delta(value_now, value_before)})
     return {
         "round_name": before.result_set.round.name,
         "cycle": before.result_set.round.cycle,
-        "total": _number(before.total),
+        "total": number(before.total),
         "grade": _grade(before.grade),
         "rank": before.rank,
         "total_delta": _delta(Decimal(now.total), before_total),
@@ -198,13 +175,13 @@ def school_history(request: HttpRequest, school_id: int) -> HttpResponse:
                 "row": row,
                 "round": round,
                 "result_set": row.result_set,
-                "total": _number(row.total),
+                "total": number(row.total),
                 "total_max": framework.total_points,
                 "grade": _grade(row.grade),
                 "dimensions": [
                     {
-                        "title": _title(dim),
-                        "value": _number((row.dimension_subtotals or {}).get(dim.code)),
+                        "title": title(dim),
+                        "value": number((row.dimension_subtotals or {}).get(dim.code)),
                         "max": dim.max_points,
                     }
                     for dim in dims
@@ -223,7 +200,7 @@ def school_history(request: HttpRequest, school_id: int) -> HttpResponse:
         )
     context = {
         "school": school,
-        "school_name": _school_name(school),
+        "school_name": school_name(school),
         "entries": entries,
         **_trend_charts(entries),
     }
@@ -250,14 +227,14 @@ def _trend_charts(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for entry in reversed(entries):
         titles.extend(d["title"] for d in entry["dimensions"] if d["title"] not in titles)
     series = {
-        title: [
+        name: [
             next(
-                (_share(d["value"], d["max"]) for d in entry["dimensions"] if d["title"] == title),
+                (_share(d["value"], d["max"]) for d in entry["dimensions"] if d["title"] == name),
                 None,
             )
             for entry in entries
         ]
-        for title in titles
+        for name in titles
     }
     dimension_chart = line_chart(labels, series, y_max=Decimal(100), print_values=False)
     return {
@@ -298,12 +275,12 @@ def round_comparison(request: HttpRequest, round_id: int) -> HttpResponse:
         comparisons.append(
             {
                 "row": row,
-                "school_name": _school_name(row.school),
-                "total": _number(row.total),
+                "school_name": school_name(row.school),
+                "total": number(row.total),
                 "grade": _grade(row.grade),
                 "history_url": reverse("history:school", args=(row.school_id,)),
                 "dimensions": [
-                    _number((row.dimension_subtotals or {}).get(dim.code)) for dim in dims_now
+                    number((row.dimension_subtotals or {}).get(dim.code)) for dim in dims_now
                 ],
                 "change": _compare(row, before, dims_now, dims_before)
                 if before is not None
@@ -316,10 +293,10 @@ def round_comparison(request: HttpRequest, round_id: int) -> HttpResponse:
         "result_set": result_set,
         "previous": previous,
         "lineage": lineage,
-        "dimensions": [{"title": _title(dim), "max": dim.max_points} for dim in dims_now],
+        "dimensions": [{"title": title(dim), "max": dim.max_points} for dim in dims_now],
         "comparisons": comparisons,
         "dropped_out": [
-            {"row": row, "school_name": _school_name(row.school), "grade": _grade(row.grade)}
+            {"row": row, "school_name": school_name(row.school), "grade": _grade(row.grade)}
             for row in before_rows
             if row.school_id not in current_schools
         ],

@@ -47,7 +47,7 @@ from publication.permissions import (
 )
 from scoring.models import ResultSet
 from scoring.permissions import can_publish_results
-from scoring.views import GRADE_ZH
+from scoring.presenter import grade_zh
 
 
 def _round_or_404(round_id: int) -> Any:
@@ -84,7 +84,7 @@ def notice_round(request: HttpRequest, round_id: int) -> HttpResponse:
         raise Http404
     result_set = selectors.result_set_shown_on_notice(round=round)
     rows = [
-        {"row": row, "grade_zh": GRADE_ZH.get(row.grade, row.grade)}
+        {"row": row, "grade_zh": grade_zh(row.grade)}
         for row in selectors.notice_ranking(result_set=result_set)
     ]
     context = {

@@ -21,18 +21,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from rounds.enums import Grade
+from core.display import number
 from rounds.models import GroupMember, Indicator
-from scoring import engine, selectors
+from scoring import engine, presenter, selectors
 from scoring.models import ResultRow, ResultSet
 
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
-GROUP_ZH = {"public": "公办组", "private": "民办组"}
 LAYER_ZH = {
     engine.Layer.EXPERT.value: "专家评分",
     engine.Layer.CONSENSUS.value: "组长合议分",
@@ -44,12 +37,7 @@ HEADER_FILL = PatternFill("solid", start_color="DDE6F0")
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=13)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
-def _number(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value))
+AVERAGES_SHEET = "平均分"
 
 
 def _new_sheet(
@@ -106,18 +94,13 @@ def _save(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def _dimensions(round_framework_id: int) -> list[Indicator]:
-    return list(
-        Indicator.objects.filter(framework_id=round_framework_id, parent__isnull=True).order_by(
-            "order", "code"
-        )
-    )
-
-
 def ranking_workbook(*, result_set: ResultSet) -> bytes:
-    """The ranking: rank, group rank, school, total, grade, dimension subtotals, notes."""
+    """The ranking: rank, group rank, school, total, grade, dimension subtotals, notes;
+    and a second sheet with the averages of every school and of each ranking group
+    (the group stored in the set), as the results page and the reports show them."""
     round = result_set.round
-    dimensions = _dimensions(round.framework_id)
+    presented = presenter.result_set_present(result_set=result_set)
+    dimensions = presented.dimensions
     veto_titles = dict(
         Indicator.objects.filter(framework_id=round.framework_id, is_veto=True).values_list(
             "code", "title_zh"
@@ -146,23 +129,44 @@ def ranking_workbook(*, result_set: ResultSet) -> bytes:
     )
     number_columns = {5, *range(7, 7 + len(dimensions))}
     formats = dict.fromkeys(number_columns, POINTS_FORMAT)
-    for row in selectors.result_set_rows(result_set=result_set):
-        group = row.group or row.school.ranking_group
+    for school in presented.schools:
         sheet.append(
             _row(
                 sheet,
                 [
-                    row.rank,
-                    row.group_rank,
-                    GROUP_ZH.get(group, group),
-                    row.school.code,
-                    row.school.name_zh,
-                    _number(row.total),
-                    GRADE_ZH.get(row.grade, row.grade),
-                    *[_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions],
-                    "；".join(veto_titles.get(code, code) for code in row.veto_failed or []),
-                    "是" if row.is_complete else "否",
+                    school.rank,
+                    school.group_rank,
+                    school.group_zh,
+                    school.school_code,
+                    school.school_name_zh,
+                    school.total,
+                    school.grade_zh,
+                    *school.scores,
+                    "；".join(veto_titles.get(code, code) for code in school.veto_failed),
+                    "是" if school.is_complete else "否",
                 ],
+                formats,
+            )
+        )
+    averages = _new_sheet(
+        workbook,
+        AVERAGES_SHEET,
+        f"{round.name} 各维度平均得分",
+        _subtitle(result_set) + "；组别按计算时记录的组别",
+        [
+            ("范围", 12),
+            ("学校数", 8),
+            ("总分", 9),
+            *[(f"{dim.title_zh}（{dim.max_points}）", 14) for dim in dimensions],
+        ],
+        freeze_columns=1,
+    )
+    formats = dict.fromkeys(range(2, 3 + len(dimensions)), POINTS_FORMAT)
+    for entry in (presented.overall, *presented.groups):
+        averages.append(
+            _row(
+                averages,
+                [entry.label_zh, entry.school_count, entry.total, *entry.dimensions],
                 formats,
             )
         )
@@ -242,7 +246,7 @@ def score_matrix_workbook(*, result_set: ResultSet) -> bytes:
                     "N/A" if score.not_applicable else score.points
                 )
             node = row.node(leaf.code)
-            final = "N/A" if node.status == "not_applicable" else _number(node.score)
+            final = "N/A" if node.status == "not_applicable" else number(node.score, places=None)
             sheet.append(
                 _row(
                     sheet,
@@ -295,10 +299,10 @@ def consistency_workbook(*, result_set: ResultSet) -> bytes:
                     names.get(entry["evaluator_id"], f"#{entry['evaluator_id']}"),
                     entry.get("scores"),
                     entry.get("compared"),
-                    _number(entry.get("leniency")),
-                    _number(entry.get("leniency_share")),
+                    number(entry.get("leniency"), places=None),
+                    number(entry.get("leniency_share"), places=None),
                     entry.get("dropped"),
-                    _number(entry.get("dropped_share")),
+                    number(entry.get("dropped_share"), places=None),
                 ],
                 formats,
             )
@@ -337,11 +341,11 @@ def consistency_workbook(*, result_set: ResultSet) -> bytes:
                     spread["code"],
                     titles.get(spread["code"], ""),
                     spread["count"],
-                    _number(spread["min"]),
-                    _number(spread["max"]),
-                    _number(spread["spread"]),
-                    _number(spread["std"]),
-                    _number(spread["threshold"]),
+                    number(spread["min"], places=None),
+                    number(spread["max"], places=None),
+                    number(spread["spread"], places=None),
+                    number(spread["std"], places=None),
+                    number(spread["threshold"], places=None),
                 ],
                 formats,
             )

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -27,19 +27,13 @@ from reports.enums import SCHOOL_KINDS, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
-from scoring import engine
+from scoring import engine, presenter
 from scoring import selectors as scoring_selectors
 from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
 
-# The documents are Chinese official documents whatever the interface language.
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
-GROUP_ZH = {"public": "公办组", "private": "民办组"}
+# The documents are Chinese official documents whatever the interface language; the
+# grade and group names come from the results presenter, like every figure.
 LAYER_ZH = {
     engine.Layer.EXPERT.value: "专家评分",
     engine.Layer.CONSENSUS.value: "组长合议分",
@@ -65,19 +59,6 @@ DEFAULT_RECTIFICATION_DAYS = 90
 
 def bureau_name() -> str:
     return getattr(settings, "REPORTS_BUREAU_NAME", "厦门市人力资源和社会保障局")
-
-
-def _number(value: Any, places: int = 2) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def _average(values: Iterable[Decimal | None]) -> Decimal | None:
-    present = [value for value in values if value is not None]
-    if not present:
-        return None
-    return _number(sum(present, Decimal(0)) / len(present))
 
 
 def _person(user: Any) -> str:
@@ -127,14 +108,6 @@ def _indicators(round: Round) -> dict[str, Indicator]:
             "order", "code"
         )
     }
-
-
-def _dimensions(indicators: Mapping[str, Indicator]) -> list[Indicator]:
-    return [indicator for indicator in indicators.values() if indicator.parent_id is None]
-
-
-def _group_of(row: ResultRow) -> str:
-    return row.group or row.school.ranking_group
 
 
 # ----------------------------------------------------------- school report
@@ -189,7 +162,9 @@ def _reasons(
     for score in expert:
         if score.deduction_reason and score.points is not None and score.points < score.max_points:
             label = labels.get(score.sheet.evaluator_id, "专家")
-            reasons.append(f"{label}（{_number(score.points)}分）：{score.deduction_reason}")
+            reasons.append(
+                f"{label}（{presenter.number(score.points)}分）：{score.deduction_reason}"
+            )
     return tuple(reasons)
 
 
@@ -204,16 +179,8 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
     indicators = _indicators(round)
     code_of = {indicator.pk: code for code, indicator in indicators.items()}
     school_input = scoring_selectors.stored_school_input(row=row, code_of=code_of)
-    dimensions = _dimensions(indicators)
-    group = _group_of(row)
-    group_rows = list(
-        ResultRow.objects.filter(result_set=result_set).values_list(
-            "group", "school__ranking_group", "dimension_subtotals"
-        )
-    )
-    in_group = [subtotals for g, rg, subtotals in group_rows if (g or rg) == group]
-    values = [_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions]
-    averages = [_average(_number(s.get(dim.code)) for s in in_group) for dim in dimensions]
+    presented = presenter.result_set_present(result_set=result_set, school_id=school_id)
+    result = presented.school
 
     expert = scoring_selectors.submitted_expert_scores_by_point(round=round, school_id=school_id)
     labels = _expert_labels(expert)
@@ -221,13 +188,13 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
     for tree_row in _tree(indicators):
         indicator = tree_row[0]
         node = row.node(indicator.code)
-        score = _number(node.score)
+        score = presenter.number(node.score)
         self_value = school_input.self_scores.get(indicator.code)
         self_na = self_value is engine.NOT_APPLICABLE
-        self_score = None if self_na or self_value is None else _number(self_value)
+        self_score = None if self_na or self_value is None else presenter.number(self_value)
         gap = None
         if tree_row[1] == 0:
-            gap = _number((row.self_gap or {}).get(indicator.code))
+            gap = presenter.number((row.self_gap or {}).get(indicator.code))
         elif self_score is not None and score is not None:
             gap = self_score - score
         lines.append(
@@ -250,7 +217,6 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
     veto_failed = [indicators[code] for code in row.veto_failed or [] if code in indicators]
     unqualified = row.grade == Grade.UNQUALIFIED or bool(veto_failed)
     rectify = _items_to_rectify(lines, veto_failed) if unqualified else []
-    counts = Counter(g or rg for g, rg, _s in group_rows)
     opinion = (
         GroupOpinion.objects.filter(round=round, school_id=school_id)
         .select_related("author")
@@ -261,23 +227,23 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
         "header": _header(result_set, f"{school.name_zh} 办学质量评估报告"),
         "school": school,
         "row": row,
-        "total": _number(row.total),
+        "total": result.total,
         "framework_total": round.framework.total_points,
-        "grade_zh": GRADE_ZH.get(row.grade, row.grade),
+        "grade_zh": result.grade_zh,
         "rank_note": RANK_NOTE_ZH.get(row.rank_note, row.rank_note),
-        "school_count": len(group_rows),
-        "group_name": GROUP_ZH.get(group, group),
-        "group_count": counts.get(group, 0),
+        "school_count": len(presented.schools),
+        "group_name": result.group_zh,
+        "group_count": result.group_size,
         "dimensions": [
             {
-                "indicator": dim,
-                "value": value,
-                "average": average,
-                "gap": _number((row.self_gap or {}).get(dim.code)),
+                "indicator": cell,
+                "value": cell.score,
+                "average": cell.group_average,
+                "gap": presenter.number((row.self_gap or {}).get(cell.code)),
             }
-            for dim, value, average in zip(dimensions, values, averages, strict=True)
+            for cell in result.dimensions
         ],
-        "radar": _radar(school.name_zh, values, averages, dimensions),
+        "radar": _radar(school.name_zh, result.scores, result.group_averages, presented.dimensions),
         "lines": lines,
         "veto_failed": veto_failed,
         "unqualified": unqualified,
@@ -303,7 +269,10 @@ def _tree(indicators: Mapping[str, Indicator]) -> list[tuple[Indicator, int, boo
 
 
 def _radar(
-    name: str, values: list[Decimal | None], averages: list[Decimal | None], dims: list[Indicator]
+    name: str,
+    values: list[Decimal | None],
+    averages: list[Decimal | None],
+    dims: Sequence[presenter.Dimension],
 ) -> SafeString:
     if len(dims) < 3:
         return mark_safe("")
@@ -338,50 +307,29 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
     """The bureau's summary of a round: ranking, grades, dimensions, consistency, evaluators."""
     round = result_set.round
     indicators = _indicators(round)
-    dimensions = _dimensions(indicators)
-    rows = list(scoring_selectors.result_set_rows(result_set=result_set))
+    presented = presenter.result_set_present(result_set=result_set)
+    dimensions = presented.dimensions
+    rows = presented.schools
     ranking = [
         {
             "row": row,
-            "group": GROUP_ZH.get(_group_of(row), _group_of(row)),
-            "total": _number(row.total),
-            "grade_zh": GRADE_ZH.get(row.grade, row.grade),
-            "dimensions": [_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions],
+            "group": row.group_zh,
+            "total": row.total,
+            "grade_zh": row.grade_zh,
+            "dimensions": row.scores,
             "note": RANK_NOTE_ZH.get(row.rank_note, row.rank_note),
             "veto_failed": [
-                indicators[code].title_zh for code in row.veto_failed or [] if code in indicators
+                indicators[code].title_zh for code in row.veto_failed if code in indicators
             ],
         }
         for row in rows
     ]
-    grades = Counter(row.grade for row in rows)
-    distribution = [
-        {"grade": GRADE_ZH[grade], "count": grades.get(grade.value, 0)} for grade in Grade
-    ]
-    by_group: dict[str, list[ResultRow]] = defaultdict(list)
-    for row in rows:
-        by_group[_group_of(row)].append(row)
+    distribution = [{"grade": entry.grade_zh, "count": entry.count} for entry in presented.grades]
     averages = [
-        {
-            "name": "全部学校",
-            "values": [
-                _average(_number(r.dimension_subtotals.get(dim.code)) for r in rows)
-                for dim in dimensions
-            ],
-            "total": _average(_number(r.total) for r in rows),
-        }
-    ] + [
-        {
-            "name": GROUP_ZH.get(group, group),
-            "values": [
-                _average(_number(r.dimension_subtotals.get(dim.code)) for r in members)
-                for dim in dimensions
-            ],
-            "total": _average(_number(r.total) for r in members),
-        }
-        for group, members in sorted(by_group.items())
+        {"name": entry.label_zh, "values": list(entry.dimensions), "total": entry.total}
+        for entry in (presented.overall, *presented.groups)
     ]
-    schools = {row.school_id: row.school for row in rows}
+    schools = {row.school_id: row for row in rows}
     statistics = result_set.statistics or {}
     members = list(
         GroupMember.objects.filter(group__round=round)
@@ -409,7 +357,7 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
     )
     reliability = dict(statistics.get("reliability") or {})
     if reliability.get("value") is not None:
-        reliability["value"] = _number(reliability["value"], 3)
+        reliability["value"] = presenter.number(reliability["value"], 3)
     return {
         "header": _header(result_set, f"{round.name} 评估结果汇总报告"),
         "round": round,
@@ -435,8 +383,8 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
                 "title": indicators[spread["code"]].title_zh
                 if spread["code"] in indicators
                 else spread["code"],
-                "spread": _number(spread["spread"]),
-                "std": _number(spread["std"]),
+                "spread": presenter.number(spread["spread"]),
+                "std": presenter.number(spread["std"]),
             }
             for spread in statistics.get("flagged_spreads", [])
         ],
@@ -445,8 +393,8 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
             {
                 **entry,
                 "name": names.get(entry["evaluator_id"], f"#{entry['evaluator_id']}"),
-                "leniency": _number(entry.get("leniency")),
-                "dropped_share": _number(
+                "leniency": presenter.number(entry.get("leniency")),
+                "dropped_share": presenter.number(
                     None
                     if entry.get("dropped_share") is None
                     else Decimal(str(entry["dropped_share"])) * 100,

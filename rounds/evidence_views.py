@@ -18,11 +18,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from core import permissions
+from core.display import title
 from core.errors import DomainError
 from rounds import evidence_selectors
 from rounds import selectors as round_selectors
@@ -44,12 +44,6 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
         {"title": _("Not allowed"), "message": message},
         status=403,
     )
-
-
-def _title(indicator: Indicator) -> str:
-    if (get_language() or "").startswith("en") and indicator.title_en:
-        return indicator.title_en
-    return indicator.title_zh
 
 
 def _refusal(request: HttpRequest, round: Round, school: School) -> HttpResponse | None:
@@ -152,7 +146,7 @@ def _point_page(request: HttpRequest, round: Round, school: School, point: Indic
         "round": round,
         "school": school,
         "point": point,
-        "point_title": _title(point),
+        "point_title": title(point),
         "files": evidence_selectors.evidence_for_point(
             round=round, school_id=school.pk, indicator_id=point.pk
         ),

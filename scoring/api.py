@@ -25,7 +25,8 @@ from rest_framework.response import Response
 
 from core.api import CSVRenderer, ErrorsAsJSONMixin, Pagination, Public, XLSXRenderer
 from rounds import selectors as round_selectors
-from scoring import selectors, services
+from schools.enums import RankingGroup
+from scoring import presenter, selectors, services
 from scoring.filters import RankingFilter, ResultSetFilter, ScoreSheetFilter, SelfAssessmentFilter
 from scoring.models import ResultRow, ResultSet
 from scoring.permissions import (
@@ -137,9 +138,33 @@ class RankingPagination(Pagination):
                     "required": ["code", "title_zh", "title_en", "max_points"],
                 },
             },
+            "group_averages": {
+                "type": "array",
+                "description": "Averages of each ranking group, by the group stored in the "
+                "result set (the whole set, not the page or the filter).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "group": {"type": "string", "enum": list(RankingGroup.values)},
+                        "school_count": {"type": "integer"},
+                        "total": {"type": "string", "format": "decimal", "nullable": True},
+                        "dimension_subtotals": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string", "nullable": True},
+                        },
+                    },
+                    "required": ["group", "school_count", "total", "dimension_subtotals"],
+                },
+            },
             "results": paginated["properties"]["results"],
         }
-        paginated["required"] = [*paginated["required"], "round", "result_set", "dimensions"]
+        paginated["required"] = [
+            *paginated["required"],
+            "round",
+            "result_set",
+            "dimensions",
+            "group_averages",
+        ]
         return paginated
 
     def paginate_rows(self, rows: QuerySet, request: Request) -> list[tuple]:
@@ -210,7 +235,8 @@ class RankingsView(ErrorsAsJSONMixin, generics.GenericAPIView):
     def get(self, request: Request, round_id: str) -> Response:
         result_set = _readable_result_set(request, round_id)
         round = result_set.round
-        dimensions = [dimension_item(d) for d in round_selectors.round_dimensions(round=round)]
+        presented_dimensions = presenter.result_set_dimensions(result_set=result_set)
+        dimensions = [dimension_item(d) for d in presented_dimensions]
         codes = [d["code"] for d in dimensions]
         filtered = not self.FILTER_PARAMETERS.isdisjoint(request.query_params)
         rows = selectors.ranking_rows(
@@ -242,6 +268,12 @@ class RankingsView(ErrorsAsJSONMixin, generics.GenericAPIView):
                 "round": round.pk,
                 "result_set": result_set_ref(result_set),
                 "dimensions": dimensions,
+                "group_averages": [
+                    presenter.group_average_item(entry, presented_dimensions)
+                    for entry in presenter.result_set_group_averages(
+                        result_set=result_set, dimensions=presented_dimensions
+                    )[1]
+                ],
             },
         )
 
@@ -265,12 +297,15 @@ class SchoolResultView(generics.GenericAPIView):
             raise exceptions.NotFound(_("The school has no result in this round."))
         round = result_set.round
         indicators = list(round_selectors.framework_indicators(framework=round.framework))
+        presented = presenter.result_set_present(result_set=result_set, school_id=row.school_id)
+        group_average = presented.group_average(presented.school.group)
         return Response(
             {
                 "round": round.pk,
                 "result_set": result_set_ref(result_set),
                 **ranking_item(row),
                 "dimensions": [dimension_item(i) for i in indicators if i.parent_id is None],
+                "group_average": presenter.group_average_item(group_average, presented.dimensions),
                 "indicators": indicator_results(indicators=indicators, row=row),
             }
         )

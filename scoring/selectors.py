@@ -734,15 +734,6 @@ def result_row_of_school(*, result_set: ResultSet, school_id: int) -> ResultRow 
     )
 
 
-def group_dimension_subtotals(*, result_set: ResultSet, ranking_group: str) -> list[dict]:
-    """The dimension subtotals of every school of one ranking group (for group averages)."""
-    return list(
-        ResultRow.objects.filter(
-            result_set=result_set, school__ranking_group=ranking_group
-        ).values_list("dimension_subtotals", flat=True)
-    )
-
-
 def framework_indicators_by_code(*, framework_id: int) -> dict[str, Indicator]:
     """Every indicator of a framework by code, in tree order (order, code)."""
     return {

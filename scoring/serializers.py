@@ -23,6 +23,7 @@ from rounds.models import Indicator, Round
 from schools.enums import RankingGroup, SchoolKind
 from schools.models import School
 from scoring.models import ResultRow, ResultSet, Score, ScoreSheet, SelfAssessment, SelfScore
+from scoring.presenter import Dimension, grade_zh
 
 # --------------------------------------------------------------- score sheets
 
@@ -265,12 +266,6 @@ def statistics_body(
 
 # ------------------------------------------------------------ rankings, results
 
-GRADE_LABELS = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
 KIND_LABELS = {
     SchoolKind.PUBLIC_TECHNICIAN_COLLEGE: "公办技师学院",
     SchoolKind.PRIVATE_TECHNICAL_SCHOOL: "民办技工学校",
@@ -290,7 +285,7 @@ class DimensionSerializer(serializers.Serializer):
     max_points = serializers.DecimalField(max_digits=7, decimal_places=2)
 
 
-def dimension_item(indicator: Indicator) -> dict[str, Any]:
+def dimension_item(indicator: Indicator | Dimension) -> dict[str, Any]:
     return {
         "code": indicator.code,
         "title_zh": indicator.title_zh,
@@ -444,7 +439,7 @@ def ranking_table(
             **row,
             "school_kind": KIND_LABELS.get(row["school_kind"], row["school_kind"]),
             "school_group": GROUP_LABELS.get(row["school_group"], row["school_group"]),
-            "grade": GRADE_LABELS.get(row["grade"], row["grade"]),
+            "grade": grade_zh(row["grade"]),
             "veto_failed": "、".join(row["veto_failed"]),
             "rank_note": RANK_NOTE_LABELS.get(row["rank_note"], row["rank_note"]),
             "is_complete": "是" if row["is_complete"] else "否",
@@ -471,12 +466,23 @@ class IndicatorResultSerializer(serializers.Serializer):
     layer = serializers.CharField(allow_null=True)
 
 
+class GroupAverageSerializer(serializers.Serializer):
+    """The averages of one ranking group, the group stored in the result set."""
+
+    group = serializers.ChoiceField(choices=RankingGroup.choices)
+    school_count = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=7, decimal_places=2, allow_null=True)
+    dimension_subtotals = SubtotalsField()
+
+
 class SchoolResultSerializer(RankingRowSerializer):
-    """One school's stored result: the ranking item plus every indicator's subtotal."""
+    """One school's stored result: the ranking item plus every indicator's subtotal, and
+    the averages of its group (as stored in the set)."""
 
     round = serializers.IntegerField()
     result_set = ResultSetRefSerializer()
     dimensions = DimensionSerializer(many=True)
+    group_average = GroupAverageSerializer()
     indicators = IndicatorResultSerializer(many=True)
 
 

@@ -28,7 +28,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -42,7 +41,7 @@ from rounds.models import Indicator, Round
 from rounds.permissions import leads_round_group
 from schools.models import School
 from schools.permissions import can_view_school_internals
-from scoring import selectors, services
+from scoring import presenter, selectors, services
 from scoring.enums import SheetStatus
 from scoring.forms import OverrideScoreForm, ScoreForm, SelfScoreForm
 from scoring.permissions import (
@@ -86,12 +85,6 @@ def _phase_index(round: Round) -> int:
     return PHASE_ORDER.index(round.phase)
 
 
-def _title(indicator: Indicator) -> str:
-    if (get_language() or "").startswith("en") and indicator.title_en:
-        return indicator.title_en
-    return indicator.title_zh
-
-
 def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -126,7 +119,7 @@ def _rows(round: Round) -> list[PointRow]:
             indicator=row.indicator,
             depth=row.depth,
             is_leaf=row.is_leaf,
-            title=_title(row.indicator),
+            title=presenter.title(row.indicator),
             heading_level=min(row.depth + 2, 5),
         )
         for row in selectors.indicator_tree_rows(round=round)

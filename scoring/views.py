@@ -10,30 +10,31 @@ Who sees what:
   point, self-assessment gap, explanations of any number) once published.
 
 Anything a person may not see answers 404, so unpublished results do not even show
-that they exist. Explanations come from ``scoring.selectors.result_row_explain``
+that they exist. Figures come from ``scoring.presenter`` (the same as the API, the PDFs
+and the exports); explanations from ``scoring.presenter.result_explanation``
 (the engine re-run on the row's stored inputs), put into words by the templates.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import permissions
 from core.views import render_fragment_or_page, render_page, signed_in
 from rounds import selectors as round_selectors
 from rounds.enums import Grade
 from rounds.models import Indicator, Round
-from scoring import engine, selectors, services
+from scoring import engine, presenter, selectors, services
 from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
 from scoring.permissions import (
@@ -48,13 +49,6 @@ from scoring.permissions import (
 # a larger round shows each school's radar on the school's own page.
 RADAR_INLINE_LIMIT = 40
 
-# The grade as the Measures write it; shown in Chinese whatever the page language.
-GRADE_ZH = {
-    Grade.EXCELLENT: "优秀",
-    Grade.GOOD: "良好",
-    Grade.QUALIFIED: "合格",
-    Grade.UNQUALIFIED: "不合格",
-}
 RANK_NOTES = {
     engine.RankNote.VETO_FAILED_RANKED_LAST.value: gettext_lazy(
         "Failed a veto item: ranked after every school without a failed veto."
@@ -81,28 +75,6 @@ METHODS = {
 
 def _bureau(user: Any) -> bool:
     return permissions.is_bureau_admin(user) or permissions.is_supervisor(user)
-
-
-def _number(value: Any, places: int = 2) -> Decimal | None:
-    """A stored figure (string or Decimal) rounded half up for display."""
-    if value is None or value == "":
-        return None
-    quantum = Decimal(1).scaleb(-places)
-    return Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
-
-
-def _title(indicator: Indicator | None, code: str | None = None) -> str:
-    if indicator is None:
-        return code or ""
-    if get_language() == "en" and indicator.title_en:
-        return indicator.title_en
-    return indicator.title_zh
-
-
-def _school_name(school: Any) -> str:
-    if get_language() == "en" and school.name_en:
-        return school.name_en
-    return school.name_zh
 
 
 def explain_url(row_id: int, code: str | None = None) -> str:
@@ -140,45 +112,23 @@ def _full_result_set(result_set: ResultSet) -> ResultSet:
     return ResultSet.objects.select_related("round").get(pk=result_set.pk)
 
 
-def _dimensions(indicators: Mapping[str, Indicator]) -> list[Indicator]:
-    return [indicator for indicator in indicators.values() if indicator.parent_id is None]
-
-
-def _average(values: Iterable[Decimal | None]) -> Decimal | None:
-    present = [value for value in values if value is not None]
-    if not present:
-        return None
-    return _number(sum(present, Decimal(0)) / len(present))
-
-
-def _group_averages(
-    subtotals_by_group: Mapping[str, list[Mapping[str, Any]]], dimensions: list[Indicator]
-) -> dict[str, list[Decimal | None]]:
-    return {
-        group: [_average(_number(row.get(dim.code)) for row in rows) for dim in dimensions]
-        for group, rows in subtotals_by_group.items()
-    }
-
-
-def _radar(
-    school_name: str,
-    values: list[Decimal | None],
-    average: list[Decimal | None],
-    dimensions: list[Indicator],
-) -> str:
+def _radar(school: presenter.SchoolResult, dimensions: Iterable[presenter.Dimension]) -> str:
+    """The school's dimensions against its stored group's averages."""
     return mark_safe(  # noqa: S308 - SVG built by reports.charts from escaped text
         radar_chart(
-            [_title(dim) for dim in dimensions],
-            {school_name: values, _("Group average"): average},
+            [dim.title for dim in dimensions],
+            {school.school_name: school.scores, _("Group average"): school.group_averages},
             [dim.max_points for dim in dimensions],
         )
     )
 
 
-def _flags(row: ResultRow, indicators: Mapping[str, Indicator]) -> dict[str, Any]:
+def _flags(
+    row: ResultRow | presenter.SchoolResult, indicators: Mapping[str, Indicator]
+) -> dict[str, Any]:
     return {
         "veto_failed": [
-            {"code": code, "title": _title(indicators.get(code), code)}
+            {"code": code, "title": presenter.title(indicators.get(code), code)}
             for code in row.veto_failed or []
         ],
         "incomplete": not row.is_complete,
@@ -217,58 +167,44 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
     result_set = _full_result_set(chosen)
     bureau = _bureau(user)
     indicators = selectors.framework_indicators_by_code(framework_id=round.framework_id)
-    dimensions = _dimensions(indicators)
-    rows = list(selectors.result_set_rows(result_set=result_set))
+    presented = presenter.result_set_present(result_set=result_set)
+    dimensions = presented.dimensions
+    schools = presented.schools
     own_schools = permissions.school_ids_of(user)
-
-    subtotals_by_group: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in rows:
-        subtotals_by_group[row.school.ranking_group].append(row.dimension_subtotals)
-    averages = _group_averages(subtotals_by_group, dimensions)
+    radars_inline = len(schools) <= RADAR_INLINE_LIMIT
 
     ranking = []
-    for row in rows:
-        values = [_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions]
-        may_open = bureau or row.school_id in own_schools
+    for school in schools:
+        may_open = bureau or school.school_id in own_schools
         ranking.append(
             {
-                "row": row,
-                "school_name": _school_name(row.school),
-                "total": _number(row.total),
-                "total_url": explain_url(row.pk),
-                "grade_zh": GRADE_ZH.get(row.grade, row.grade),
+                "school": school,
+                "school_name": school.school_name,
+                "total_url": explain_url(school.row_id),
                 "dimensions": [
-                    {"value": value, "url": explain_url(row.pk, dim.code)}
-                    for value, dim in zip(values, dimensions, strict=True)
+                    {"value": cell.score, "url": explain_url(school.row_id, cell.code)}
+                    for cell in school.dimensions
                 ],
-                "flags": _flags(row, indicators),
-                "own": row.school_id in own_schools,
-                "school_url": reverse("scoring:school", args=(round.pk, row.school_id))
+                "flags": _flags(school, indicators),
+                "own": school.school_id in own_schools,
+                "school_url": reverse("scoring:school", args=(round.pk, school.school_id))
                 + f"?version={result_set.version}"
                 if may_open
                 else None,
-                "radar": _radar(
-                    _school_name(row.school),
-                    values,
-                    averages.get(row.school.ranking_group, []),
-                    dimensions,
-                )
-                if len(rows) <= RADAR_INLINE_LIMIT
-                else None,
+                "radar": _radar(school, dimensions) if radars_inline else None,
             }
         )
 
-    grades = Counter(row.grade for row in rows)
     distribution = [
         {
-            "grade": grade,
-            "zh": GRADE_ZH[grade],
-            "count": grades.get(grade.value, 0),
-            "share": _number(Decimal(100 * grades.get(grade.value, 0)) / len(rows), 0)
-            if rows
+            "grade": Grade(entry.grade),
+            "zh": entry.grade_zh,
+            "count": entry.count,
+            "share": presenter.number(Decimal(100 * entry.count) / len(schools), 0)
+            if schools
             else 0,
         }
-        for grade in Grade
+        for entry in presented.grades
     ]
     context: dict[str, Any] = {
         "round": round,
@@ -276,32 +212,35 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         "versions": versions,
         "bureau": bureau,
         "method_label": METHODS.get(result_set.consolidation_method),
-        "radars_inline": len(rows) <= RADAR_INLINE_LIMIT,
-        "dimensions": [{"indicator": dim, "title": _title(dim)} for dim in dimensions],
+        "radars_inline": radars_inline,
+        "dimensions": dimensions,
+        "group_averages": presented.groups,
         "ranking": ranking,
         "distribution": distribution,
         "bar_chart": mark_safe(  # noqa: S308 - SVG built by reports.charts
             bar_chart(
-                [_school_name(row.school) for row in rows],
-                [_number(row.total) for row in rows],
+                [school.school_name for school in schools],
+                [school.total for school in schools],
                 round.framework.total_points,
             )
         )
-        if rows
+        if schools
         else "",
         "can_publish": can_publish_results(user) and not result_set.is_published,
         "can_compute": can_compute_results(user) and round.phase in services.COMPUTE_PHASES,
     }
     if bureau:
-        context.update(_bureau_details(result_set, rows, indicators))
+        context.update(_bureau_details(result_set, schools, indicators))
     return render_page(request, "results/round.html", context)
 
 
 def _bureau_details(
-    result_set: ResultSet, rows: list[ResultRow], indicators: Mapping[str, Indicator]
+    result_set: ResultSet,
+    presented: Iterable[presenter.SchoolResult],
+    indicators: Mapping[str, Indicator],
 ) -> dict[str, Any]:
     """Missing scores and consistency statistics, with names (bureau roles only)."""
-    schools = {row.school_id: row.school for row in rows}
+    schools = {school.school_id: school for school in presented}
     statistics = result_set.statistics or {}
     evaluator_ids = {entry[1] for entry in result_set.missing_scores or []} | {
         entry["evaluator_id"] for entry in statistics.get("evaluators", [])
@@ -319,7 +258,7 @@ def _bureau_details(
                 "covered": 0,
             },
         )
-        entry["points"].append({"code": code, "title": _title(indicators.get(code), code)})
+        entry["points"].append({"code": code, "title": presenter.title(indicators.get(code), code)})
         entry["covered"] += 1 if covered else 0
     parents = {indicator.parent_id for indicator in indicators.values()}
     leaf_count = sum(1 for indicator in indicators.values() if indicator.pk not in parents)
@@ -327,14 +266,17 @@ def _bureau_details(
         entry["whole_sheet"] = len(entry["points"]) == leaf_count
     missing_list = sorted(
         missing.values(),
-        key=lambda entry: (entry["school"].code if entry["school"] else "", entry["evaluator"]),
+        key=lambda entry: (
+            entry["school"].school_code if entry["school"] else "",
+            entry["evaluator"],
+        ),
     )
 
     flagged = [
         {
             **spread,
             "school": schools.get(spread["school_id"]),
-            "title": _title(indicators.get(spread["code"]), spread["code"]),
+            "title": presenter.title(indicators.get(spread["code"]), spread["code"]),
         }
         for spread in statistics.get("flagged_spreads", [])
     ]
@@ -342,7 +284,7 @@ def _bureau_details(
         {
             **entry,
             "name": names.get(entry["evaluator_id"], f"#{entry['evaluator_id']}"),
-            "leniency": _number(entry.get("leniency"), 2),
+            "leniency": presenter.number(entry.get("leniency"), 2),
             "leniency_share": _percent(entry.get("leniency_share")),
             "dropped_share": _percent(entry.get("dropped_share")),
         }
@@ -350,7 +292,7 @@ def _bureau_details(
     ]
     reliability = dict(statistics.get("reliability") or {})
     if reliability.get("value") is not None:
-        reliability["value"] = _number(reliability["value"], 3)
+        reliability["value"] = presenter.number(reliability["value"], 3)
     return {
         "missing": missing_list,
         "missing_count": len(result_set.missing_scores or []),
@@ -362,8 +304,8 @@ def _bureau_details(
 
 
 def _percent(value: Any) -> Decimal | None:
-    number = _number(value, 4)
-    return None if number is None else _number(number * 100, 1)
+    number = presenter.number(value, 4)
+    return None if number is None else presenter.number(number * 100, 1)
 
 
 def _tree(indicators: Mapping[str, Indicator]) -> list[tuple[Indicator, int, bool]]:
@@ -392,26 +334,21 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
     if row is None or not can_view_school_results(request.user, chosen, row.school):
         raise Http404
     indicators = selectors.framework_indicators_by_code(framework_id=round.framework_id)
-    dimensions = _dimensions(indicators)
-    group_rows = selectors.group_dimension_subtotals(
-        result_set=chosen, ranking_group=row.school.ranking_group
-    )
-    average = _group_averages({"group": group_rows}, dimensions)["group"]
-    values = [_number(row.dimension_subtotals.get(dim.code)) for dim in dimensions]
+    presented = presenter.result_set_present(result_set=chosen, school_id=school_id).school
     nodes = []
     for indicator, depth, is_leaf in _tree(indicators):
         stored = row.node(indicator.code)
         nodes.append(
             {
                 "indicator": indicator,
-                "title": _title(indicator),
+                "title": presenter.title(indicator),
                 "depth": depth,
                 "is_leaf": is_leaf,
-                "score": _number(stored.score),
+                "score": presenter.number(stored.score),
                 "max": indicator.max_points,
                 "status": stored.status or None,
                 "layer": LAYERS.get(stored.layer or ""),
-                "self_gap": _number((row.self_gap or {}).get(indicator.code))
+                "self_gap": presenter.number((row.self_gap or {}).get(indicator.code))
                 if depth == 0
                 else None,
                 "url": explain_url(row.pk, indicator.code),
@@ -422,16 +359,22 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
         "result_set": chosen,
         "versions": [rs for rs in versions if _bureau(request.user)],
         "row": row,
-        "school_name": _school_name(row.school),
-        "total": _number(row.total),
+        "school": presented,
+        "school_name": presented.school_name,
+        "total": presented.total,
         "total_url": explain_url(row.pk),
-        "grade_zh": GRADE_ZH.get(row.grade, row.grade),
-        "flags": _flags(row, indicators),
+        "grade_zh": presented.grade_zh,
+        "flags": _flags(presented, indicators),
         "nodes": nodes,
-        "radar": _radar(_school_name(row.school), values, average, dimensions),
+        "radar": _radar(presented, presented.dimensions),
         "dimensions": [
-            {"title": _title(dim), "value": value, "average": avg, "max": dim.max_points}
-            for dim, value, avg in zip(dimensions, values, average, strict=True)
+            {
+                "title": cell.title,
+                "value": cell.score,
+                "average": cell.group_average,
+                "max": cell.max_points,
+            }
+            for cell in presented.dimensions
         ],
     }
     return render_page(request, "results/school.html", context)
@@ -452,7 +395,7 @@ def _override(override: engine.OverrideScore | None) -> dict[str, Any] | None:
     if override is None:
         return None
     return {
-        "points": _number(override.points),
+        "points": presenter.number(override.points),
         "not_applicable": override.not_applicable,
         "justification": override.justification,
     }
@@ -482,7 +425,7 @@ def _leaf_context(explanation: engine.Explanation, labels: dict[int, str]) -> di
         "inputs": inputs,
         "missing": [labels[pk] for pk in explanation.missing_evaluators],
         "expert": expert,
-        "expert_value": _number(expert.value) if expert and expert.value is not None else None,
+        "expert_value": presenter.number(expert.value) if expert else None,
         "method": METHODS.get(expert.method.value) if expert else None,
         "method_used": METHODS.get(expert.method_used.value)
         if expert and expert.method_used
@@ -498,7 +441,7 @@ def _leaf_context(explanation: engine.Explanation, labels: dict[int, str]) -> di
         and layer == engine.Layer.AUDIT.value,
         "expert_overridden": layer in (engine.Layer.CONSENSUS.value, engine.Layer.AUDIT.value),
         "veto": {
-            "pass_mark": _number(explanation.pass_mark),
+            "pass_mark": presenter.number(explanation.pass_mark),
             "verdict": verdict,
         }
         if explanation.is_veto
@@ -519,23 +462,23 @@ def _parent_context(
         children.append(
             {
                 "code": child.code,
-                "title": _title(indicator, child.code),
-                "score": _number(child.score_exact),
+                "title": presenter.title(indicator, child.code),
+                "score": presenter.number(child.score_exact),
                 "max": child.max_points,
                 "applicable": child.applicable,
-                "weight": _number(child.weight, 4),
-                "effective_weight": _number(child.effective_weight, 4),
-                "contribution": _number(child.contribution),
+                "weight": presenter.number(child.weight, 4),
+                "effective_weight": presenter.number(child.effective_weight, 4),
+                "contribution": presenter.number(child.contribution),
                 "url": explain_url(row.pk, child.code) if drill_down or is_dimension else None,
             }
         )
     return {
         "mode": explanation.mode.value if explanation.mode else None,
         "children": children,
-        "excluded": [_title(indicators.get(code), code) for code in explanation.excluded],
-        "rescale_factor": _number(explanation.rescale_factor, 4),
+        "excluded": [presenter.title(indicators.get(code), code) for code in explanation.excluded],
+        "rescale_factor": presenter.number(explanation.rescale_factor, 4),
         "not_scored": [
-            {"code": code, "title": _title(indicators.get(code), code)}
+            {"code": code, "title": presenter.title(indicators.get(code), code)}
             for code in explanation.not_scored_leaves
         ],
     }
@@ -564,7 +507,7 @@ def explain(request: HttpRequest, row_id: int) -> HttpResponse:
         if indicator is None or (not full and indicator.parent_id is not None):
             raise Http404
     try:
-        explanation = selectors.result_row_explain(row=row, code=code)
+        explanation = presenter.result_explanation(row=row, code=code)
     except KeyError as error:
         raise Http404 from error
     indicator = indicators.get(code) if code else None
@@ -572,11 +515,11 @@ def explain(request: HttpRequest, row_id: int) -> HttpResponse:
         "row": row,
         "result_set": result_set,
         "round": result_set.round,
-        "school_name": _school_name(row.school),
+        "school_name": presenter.school_name(row.school),
         "explanation": explanation,
         "kind": explanation.kind,
         "code": code,
-        "title": _title(indicator, code) if indicator else _("Total"),
+        "title": presenter.title(indicator, code) if indicator else _("Total"),
         "score": explanation.score,
         "max": explanation.max_points,
         "status": explanation.status.value,
@@ -594,7 +537,7 @@ def explain(request: HttpRequest, row_id: int) -> HttpResponse:
     if explanation.kind == "total":
         context.update(
             {
-                "grade_zh": GRADE_ZH.get(row.grade, row.grade),
+                "grade_zh": presenter.grade_zh(row.grade),
                 "flags": _flags(row, indicators),
             }
         )

@@ -12,7 +12,7 @@ made after its phase's deadline, which the log and the histories highlight too.
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +21,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from core.display import number
 from core.views import allowed, render_page, signed_in
 from rounds.enums import RoundPhase
 from supervision import selectors
@@ -224,12 +225,6 @@ def late_change_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "supervision/late.html", context)
 
 
-def _number(value: Any, places: int) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
 def _share_flagged(value: Any) -> bool:
     return value is not None and abs(Decimal(str(value))) > Decimal(
         str(selectors.LENIENCY_FLAG_SHARE)
@@ -260,16 +255,16 @@ def consistency(request: HttpRequest, round_id: int) -> HttpResponse:
     names = selectors.user_names(user_ids={entry["evaluator_id"] for entry in evaluators})
     reliability = dict(statistics.get("reliability") or {})
     value = reliability.get("value")
-    reliability["shown"] = _number(value, 3)
+    reliability["shown"] = number(value, 3)
     reliability["flagged"] = value is not None and value < selectors.RELIABILITY_FLAG_BELOW
     evaluator_rows = [
         {
             **entry,
             "name": names.get(entry["evaluator_id"], f"#{entry['evaluator_id']}"),
-            "leniency": _number(entry.get("leniency"), 2),
+            "leniency": number(entry.get("leniency"), 2),
             "leniency_percent": None
             if entry.get("leniency_share") is None
-            else _number(Decimal(str(entry["leniency_share"])) * 100, 1),
+            else number(Decimal(str(entry["leniency_share"])) * 100, 1),
             "flagged": _share_flagged(entry.get("leniency_share")),
         }
         for entry in evaluators

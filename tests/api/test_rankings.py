@@ -14,7 +14,8 @@ from core.api import XLSXRenderer
 from schools.enums import RankingGroup, SchoolKind
 from scoring import services
 from scoring.models import ResultRow
-from scoring.serializers import GRADE_LABELS, GROUP_LABELS, KIND_LABELS
+from scoring.presenter import GRADE_ZH
+from scoring.serializers import GROUP_LABELS, KIND_LABELS
 from tests.factories.scoring import scored_round
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +144,7 @@ def expected_table_row(item: dict, dimensions: list[dict]) -> list[str]:
         KIND_LABELS[item["school_kind"]],
         GROUP_LABELS[item["school_group"]],
         item["total"],
-        GRADE_LABELS[item["grade"]],
+        GRADE_ZH[item["grade"]],
         *(item["dimension_subtotals"][d["code"]] for d in dimensions),
         "、".join(item["veto_failed"]),
     ]

@@ -9,11 +9,11 @@ from reports import services
 from reports.enums import ReportKind
 from reports.models import ReportArtifact
 from reports.pdf import font_subsetter
-from reports.selectors import GRADE_ZH
 from reports.tasks import render_document
 from rounds.enums import Grade
 from rounds.models import Indicator
 from scoring.models import ResultRow
+from scoring.presenter import GRADE_ZH
 from tests.reports.conftest import pdf_fonts, pdf_pages, pdf_text
 
 pytestmark = pytest.mark.django_db
