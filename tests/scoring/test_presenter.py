@@ -27,11 +27,11 @@ from openpyxl import load_workbook
 from core.enums import Role
 from reports.enums import ReportKind
 from reports.services import report_render
+from rounds.enums import Grade
 from rounds.models import Round
 from schools.enums import RankingGroup
 from schools.models import School
 from scoring import presenter, services
-from scoring.enums import Grade
 from scoring.models import ResultRow, ResultSet
 from tests.factories import UserFactory
 from tests.factories.scoring import scored_round
