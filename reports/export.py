@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 
 from core.display import number
 from rounds.models import GroupMember, Indicator
-from scoring import engine, presenter, selectors
+from scoring import engine, engine_inputs, presenter, selectors
 from scoring.models import ResultRow, ResultSet
 
 LAYER_ZH = {
@@ -188,7 +188,7 @@ def score_matrix_workbook(*, result_set: ResultSet) -> bytes:
     """Every observation point of every school with every evaluator's score (as stored),
     the consolidated score and the layer it came from: one row per school × point."""
     round = result_set.round
-    framework, code_of = selectors.engine_framework(round=round)
+    framework, code_of = engine_inputs.engine_framework(round=round)
     indicators = {
         indicator.code: indicator
         for indicator in Indicator.objects.filter(framework_id=round.framework_id).order_by(
@@ -202,7 +202,7 @@ def score_matrix_workbook(*, result_set: ResultSet) -> bytes:
         .select_related("school")
         .order_by("school__code")
     )
-    inputs = {row.pk: selectors.stored_school_input(row=row, code_of=code_of) for row in rows}
+    inputs = {row.pk: engine_inputs.stored_school_input(row=row, code_of=code_of) for row in rows}
     evaluator_ids = sorted(
         {
             score.evaluator_id

@@ -27,7 +27,7 @@ from reports.enums import SCHOOL_KINDS, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
-from scoring import engine, presenter
+from scoring import engine, engine_inputs, presenter
 from scoring import selectors as scoring_selectors
 from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
@@ -178,7 +178,7 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
     )
     indicators = _indicators(round)
     code_of = {indicator.pk: code for code, indicator in indicators.items()}
-    school_input = scoring_selectors.stored_school_input(row=row, code_of=code_of)
+    school_input = engine_inputs.stored_school_input(row=row, code_of=code_of)
     presented = presenter.result_set_present(result_set=result_set, school_id=school_id)
     result = presented.school
 

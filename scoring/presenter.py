@@ -29,7 +29,7 @@ from core.display import number, school_name, title
 from rounds import selectors as round_selectors
 from rounds.enums import Grade
 from schools.enums import RankingGroup
-from scoring import engine, selectors
+from scoring import engine, engine_inputs
 from scoring.models import ResultRow, ResultSet
 
 # The grade as the Measures write it; shown in Chinese whatever the page language.
@@ -393,7 +393,7 @@ def result_set_present(*, result_set: ResultSet, school_id: int | None = None) -
 def result_explanation(*, row: ResultRow, code: str | None = None) -> engine.Explanation:
     """Why one number of a stored row (``code``: a node; none: the total) is what it is,
     from the row's own stored inputs. Raises KeyError for an unknown code."""
-    return selectors.result_row_explain(row=row, code=code)
+    return engine_inputs.result_row_explain(row=row, code=code)
 
 
 def group_average_item(entry: GroupAverage, dimensions: Iterable[Dimension]) -> dict[str, Any]:

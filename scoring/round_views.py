@@ -22,7 +22,7 @@ from rounds.enums import PHASE_ORDER, RoundPhase
 from rounds.models import Round
 from rounds.permissions import can_manage_rounds, can_monitor_rounds
 from rounds.phases import phase_deadline
-from scoring import selectors as scoring_selectors
+from scoring import engine_inputs, progress
 from scoring import services as scoring_services
 from scoring.permissions import can_compute_results
 
@@ -37,7 +37,7 @@ def _next_phase(round: Round) -> RoundPhase | None:
 def round_list(request: HttpRequest) -> HttpResponse:
     rounds = [
         {"round": round, "deadline": phase_deadline(round)}
-        for round in scoring_selectors.rounds_progress(include_closed=True)
+        for round in progress.rounds_progress(include_closed=True)
     ]
     return render_page(
         request,
@@ -65,7 +65,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         "group": members[0].group if members else None,
         "members": members,
         "assignments": list(selectors.round_assignments(round=round)),
-        "latest": scoring_selectors.result_set_latest(round=round),
+        "latest": engine_inputs.result_set_latest(round=round),
         "can_manage": can_manage_rounds(request.user),
         "can_compute": can_compute_results(request.user)
         and round.phase in scoring_services.COMPUTE_PHASES,
@@ -77,7 +77,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
 @allowed(can_monitor_rounds)
 def round_monitoring(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
-    monitoring = scoring_selectors.round_monitoring(round=round)
+    monitoring = progress.round_monitoring(round=round)
     rows = [
         {"name": name, "cells": monitoring.row(evaluator_id)}
         for evaluator_id, name in monitoring.evaluators
@@ -133,7 +133,7 @@ def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
         "round": round,
         "deadline": phase_deadline(round),
         "next_phase": _next_phase(round),
-        "incomplete": scoring_selectors.round_incomplete(round=round),
+        "incomplete": progress.round_incomplete(round=round),
         "freezes_framework": round.phase == RoundPhase.DRAFT,
     }
     return render_page(request, "rounds/advance.html", context)

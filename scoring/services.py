@@ -28,7 +28,7 @@ from rounds.models import GroupMember, Indicator, Round
 from rounds.permissions import can_edit_self_assessment
 from rounds.selectors import observation_point, observation_points, point_key, unknown_point
 from schools.models import School
-from scoring import consistency, engine, selectors
+from scoring import consistency, engine, engine_inputs
 from scoring.enums import SheetStatus
 from scoring.models import (
     AuditScore,
@@ -153,7 +153,7 @@ def round_results_compute(*, round: Round, actor: AbstractBaseUser | None) -> Re
             code="phase_closed",
         )
     with _cyclic_gc_paused():
-        inputs = selectors.round_engine_inputs(round=round)
+        inputs = engine_inputs.round_engine_inputs(round=round)
         result = engine.compute_round(inputs.framework, inputs.schools, inputs.config)
         result_set = _result_set_store(round=round, inputs=inputs, result=result, actor=actor)
         counts = {"schools": len(result.schools), "missing_scores": len(result.missing)}
@@ -174,7 +174,7 @@ def round_results_compute(*, round: Round, actor: AbstractBaseUser | None) -> Re
 def _result_set_store(
     *,
     round: Round,
-    inputs: selectors.RoundInputs,
+    inputs: engine_inputs.RoundInputs,
     result: engine.RoundResult,
     actor: AbstractBaseUser | None,
 ) -> ResultSet:
@@ -237,7 +237,7 @@ def result_set_statistics_compute(*, result_set: ResultSet) -> ResultSet:
     """
     if result_set.statistics:
         return result_set
-    result = selectors.stored_round_result(result_set=result_set)
+    result = engine_inputs.stored_round_result(result_set=result_set)
     statistics = _statistics(result)
     ResultSet.objects.filter(pk=result_set.pk, statistics={}).update(statistics=statistics)
     result_set.refresh_from_db(fields=["statistics"])

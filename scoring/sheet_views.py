@@ -41,7 +41,7 @@ from rounds.models import Indicator, Round
 from rounds.permissions import leads_round_group
 from schools.models import School
 from schools.permissions import can_view_school_internals
-from scoring import presenter, selectors, services
+from scoring import presenter, progress, selectors, services
 from scoring.enums import SheetStatus
 from scoring.forms import OverrideScoreForm, ScoreForm, SelfScoreForm
 from scoring.permissions import (
@@ -290,7 +290,7 @@ def score(request: HttpRequest, round_id: int, school_id: int, indicator_id: int
     sheet_now = selectors.score_sheet_of(
         round=round, school_id=school.pk, evaluator_id=request.user.pk
     )
-    total = selectors.framework_leaf_count(round=round)
+    total = progress.framework_leaf_count(round=round)
     return render(
         request,
         "sheets/_score_status.html",
@@ -534,8 +534,8 @@ def self_score(
             "saved": saved,
             "error": error,
             "progress": {
-                "answered": selectors.self_assessment_answered_count(assessment=assessment),
-                "total": selectors.framework_leaf_count(round=round),
+                "answered": progress.self_assessment_answered_count(assessment=assessment),
+                "total": progress.framework_leaf_count(round=round),
             },
             "oob": True,
         },
@@ -701,7 +701,7 @@ def consolidation(request: HttpRequest, round_id: int) -> HttpResponse:
         "sheets/consolidation.html",
         {
             "round": round,
-            "schools": selectors.consolidation_progress(round=round),
+            "schools": progress.consolidation_progress(round=round),
             "show_audit": permissions.is_bureau_admin(user) or permissions.is_supervisor(user),
         },
     )

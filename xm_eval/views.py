@@ -16,6 +16,7 @@ from core import permissions
 from core.views import render_page, signed_in
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.phases import phase_deadline, phase_is_before
+from scoring import progress
 from scoring import selectors as scoring_selectors
 from xm_eval.context_processors import navigation, optional_url
 
@@ -96,14 +97,14 @@ def _admin_section(today: dt.date) -> list[dict[str, Any]]:
             "deadline": phase_deadline(round, today),
             "todo": ADMIN_TODO.get(round.phase, ""),
         }
-        for round in scoring_selectors.rounds_progress()
+        for round in progress.rounds_progress()
     ]
 
 
 def _evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
     by_round: dict[int, dict[str, Any]] = {}
     leader = permissions.is_group_leader(user)
-    for assignment in scoring_selectors.evaluator_assignments_progress(evaluator_id=user.pk):
+    for assignment in progress.evaluator_assignments_progress(evaluator_id=user.pk):
         round = assignment.round
         entry = by_round.setdefault(
             round.pk,
@@ -136,11 +137,11 @@ def _evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
 
 
 def _school_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
-    progress = scoring_selectors.school_rounds_progress(school_ids=permissions.school_ids_of(user))
+    rounds = progress.school_rounds_progress(school_ids=permissions.school_ids_of(user))
     published = {
         result_set.round_id: result_set
         for result_set in scoring_selectors.result_sets_published().filter(
-            round_id__in={item.round.pk for item in progress}
+            round_id__in={item.round.pk for item in rounds}
         )
     }
     return [
@@ -155,7 +156,7 @@ def _school_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
             if item.round.pk in published
             else None,
         }
-        for item in progress
+        for item in rounds
     ]
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from core.errors import DomainError
 from core.models import AuditEvent
 from rounds.enums import RoundPhase
-from scoring import selectors, services
+from scoring import engine_inputs, services
 from scoring.models import AuditScore, ResultRow, ResultSet, Score
 from tests.factories.scoring import leaf, scored_round
 
@@ -50,7 +50,7 @@ def test_computing_twice_gives_two_versions_with_identical_rows(bureau_admin):
 def test_rows_hold_totals_ranks_and_subtotals(bureau_admin):
     round = scored_round(schools=4)
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
-    rows = list(selectors.result_set_rows(result_set=result_set))
+    rows = list(engine_inputs.result_set_rows(result_set=result_set))
     assert sorted(r.rank for r in rows)[0] == 1
     for row in rows:
         subtotals = [Decimal(v) for v in row.dimension_subtotals.values()]
@@ -77,12 +77,12 @@ def test_an_audit_score_overrides_and_the_explanation_says_why(bureau_admin):
     row = ResultRow.objects.get(result_set=result_set, school=school)
     assert row.indicator_scores["B1.2"] == ["3.00", "scored", "audit"]
     assert row.node("B1.2") == ("3.00", "scored", "audit")
-    explanation = selectors.result_row_explain(row=row, code="B1.2")
+    explanation = engine_inputs.result_row_explain(row=row, code="B1.2")
     assert explanation.justification == "复核发现课程开出率不足"
     assert len(explanation.expert.used) == 5
     # the explanation stays the same after the score tables change
     AuditScore.objects.all().delete()
-    assert selectors.result_row_explain(row=row, code="B1.2").score == Decimal("3.00")
+    assert engine_inputs.result_row_explain(row=row, code="B1.2").score == Decimal("3.00")
 
 
 def test_missing_scores_are_listed_not_treated_silently(bureau_admin):
@@ -156,8 +156,8 @@ def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin)
     first_a11 = Score.objects.filter(sheet__round=round, indicator__code="A1.1").earliest("pk")
     Score.objects.filter(pk=first_a11.pk).update(points=None, not_applicable=True)
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
-    framework, code_of = selectors.engine_framework(round=round)
-    config = selectors.stored_config(result_set=result_set)
+    framework, code_of = engine_inputs.engine_framework(round=round)
+    config = engine_inputs.stored_config(result_set=result_set)
     votes = []
     for row in ResultRow.objects.filter(result_set=result_set):
         payload = json.loads(zlib.decompress(row.inputs))
@@ -174,8 +174,8 @@ def test_rows_stored_in_the_first_snapshot_format_explain_the_same(bureau_admin)
         }
         old = ResultRow(school_id=row.school_id, group=row.group)
         old.inputs = zlib.compress(json.dumps(first).encode())
-        now = selectors.stored_school_input(row=row, code_of=code_of)
-        then = selectors.stored_school_input(row=old, code_of=code_of)
+        now = engine_inputs.stored_school_input(row=row, code_of=code_of)
+        then = engine_inputs.stored_school_input(row=old, code_of=code_of)
         computed = engine.compute_round(framework, [now], config)
         computed_then = engine.compute_round(framework, [then], config)
         assert computed.schools == computed_then.schools
