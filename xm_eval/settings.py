@@ -122,8 +122,19 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default must hold a small round's real concurrency (a few
+    # experts autosaving at once): readers never wait for the writer (WAL), a
+    # write transaction takes the lock when it begins instead of failing half-way
+    # when it upgrades (IMMEDIATE), and a writer waits up to 20 s for the lock
+    # instead of answering "database is locked".
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
