@@ -144,6 +144,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions are read from the cache (Redis in production) and written through to
+# the database, so a request such as an autosave does not query for its session.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 LOGIN_URL = "site:login"
 LOGIN_REDIRECT_URL = "site:home"
 
