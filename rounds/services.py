@@ -227,7 +227,12 @@ def _parents_first(indicators: Sequence[IndicatorData]) -> list[IndicatorData]:
 def framework_update(
     *, framework: Framework, actor: AbstractBaseUser | None, **changes: Any
 ) -> Framework:
-    """Change a draft framework's own fields; a frozen framework refuses."""
+    """Change a draft framework's own fields; a frozen framework refuses.
+
+    Only a bureau admin changes a framework; records ``framework.update``.
+    """
+    if not can_manage_rounds(actor):
+        raise DomainError(_("Only the bureau changes a framework."), code="not_allowed")
     framework = Framework.objects.select_for_update().get(pk=framework.pk)
     _refuse_if_frozen(framework)
     allowed = {"name", "policy_title", "valid_from", "valid_to", "total_points", "grade_bands"}
@@ -269,6 +274,8 @@ def indicator_update(
     ``indicator.update`` (before and after), and one ``indicator.update`` with
     the level for each descendant whose level changed.
     """
+    if not can_manage_rounds(actor):
+        raise DomainError(_("Only the bureau changes an indicator."), code="not_allowed")
     indicator = (
         Indicator.objects.select_related("framework").select_for_update().get(pk=indicator.pk)
     )
@@ -492,9 +499,14 @@ def round_phase_window_set(
 ) -> PhaseWindow:
     """Set the dates of one phase of a round (creating its window or moving it).
 
-    Enforces ``phase_window_check`` and refuses a closed round; records
-    ``round.phase_window_set`` with before (None for a new window) and after.
+    Enforces ``phase_window_check``, refuses a closed round and anyone but a
+    bureau admin; records ``round.phase_window_set`` with before (None for a
+    new window) and after.
     """
+    if not can_manage_rounds(actor):
+        raise DomainError(
+            _("Only the bureau sets the dates of a round's phases."), code="not_allowed"
+        )
     _refuse_if_closed(round)
     phase_window_check(framework=round.framework, phase=phase, starts_on=starts_on, ends_on=ends_on)
     window = PhaseWindow.objects.filter(round=round, phase=phase).first()
@@ -525,8 +537,13 @@ def _refuse_if_closed(round: Round) -> None:
 def round_phase_window_remove(*, window: PhaseWindow, actor: AbstractBaseUser | None) -> None:
     """Remove the dates of one phase of a round (the phase then has no dates).
 
-    Refuses a closed round; records ``round.phase_window_remove`` with the removed row.
+    Refuses a closed round and anyone but a bureau admin; records
+    ``round.phase_window_remove`` with the removed row.
     """
+    if not can_manage_rounds(actor):
+        raise DomainError(
+            _("Only the bureau removes the dates of a round's phases."), code="not_allowed"
+        )
     window = PhaseWindow.objects.select_related("round").get(pk=window.pk)
     _refuse_if_closed(window.round)
     audit_record(
