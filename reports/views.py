@@ -26,6 +26,7 @@ from reports import framework_xlsx, selectors, services
 from reports import workbook as scoring_workbook
 from reports.models import GroupOpinion
 from reports.permissions import (
+    can_download_every_report,
     can_download_report,
     can_export_ranking,
     can_export_score_details,
@@ -40,7 +41,7 @@ from rounds.permissions import can_import_frameworks
 from schools.models import School
 from scoring import selectors as scoring_selectors
 from scoring.models import ResultSet
-from scoring.permissions import can_write_score_sheets
+from scoring.permissions import can_view_unpublished_results, can_write_score_sheets
 from scoring.services import result_set_statistics_compute
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,14 +61,10 @@ def _round_or_404(round_id: int) -> Round:
     return round
 
 
-def _bureau(user: Any) -> bool:
-    return permissions.is_bureau_admin(user) or permissions.is_supervisor(user)
-
-
 def _result_set(request: HttpRequest, round: Round) -> ResultSet | None:
     """``?version=`` or the latest the person may see (bureau: any; others: published)."""
     result_sets = scoring_selectors.result_sets_of_round(
-        round=round, published_only=not _bureau(request.user)
+        round=round, published_only=not can_view_unpublished_results(request.user)
     )
     version = request.GET.get("version") or request.POST.get("version")
     if version:
@@ -89,12 +86,16 @@ def round_reports(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
     user = request.user
-    if result_set is None and not _bureau(user):
+    if result_set is None and not can_view_unpublished_results(user):
         raise Http404
     artifacts = (
         list(selectors.artifacts_visible_to(user=user, result_set=result_set)) if result_set else []
     )
-    if not artifacts and not _bureau(user) and not permissions.school_ids_of(user):
+    if (
+        not artifacts
+        and not can_download_every_report(user)
+        and not permissions.school_ids_of(user)
+    ):
         raise Http404
     context = {
         "round": round,

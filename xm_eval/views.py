@@ -15,9 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from core import permissions
 from core.views import render_page, signed_in
 from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.permissions import (
+    can_fill_self_assessment,
+    can_lead_evaluation_groups,
+    can_manage_rounds,
+    can_score,
+)
 from rounds.phases import phase_deadline, phase_is_before
 from scoring import progress
 from scoring import selectors as scoring_selectors
+from supervision.permissions import can_supervise_evaluation
 from xm_eval.context_processors import navigation, optional_url
 
 # The score pages live in another part of the site; a link is shown only once
@@ -103,7 +110,7 @@ def _admin_section(today: dt.date) -> list[dict[str, Any]]:
 
 def _evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
     by_round: dict[int, dict[str, Any]] = {}
-    leader = permissions.is_group_leader(user)
+    leader = can_lead_evaluation_groups(user)
     for assignment in progress.evaluator_assignments_progress(evaluator_id=user.pk):
         round = assignment.round
         entry = by_round.setdefault(
@@ -191,13 +198,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "school_rounds": None,
         "supervisor_results": None,
     }
-    if permissions.is_bureau_admin(user):
+    if can_manage_rounds(user):
         context["admin_rounds"] = _admin_section(today)
-    if permissions.is_evaluator(user):
+    if can_score(user):
         context["evaluator_rounds"] = _evaluator_section(user, today)
-    if permissions.is_school_staff(user):
+    if can_fill_self_assessment(user):
         context["school_rounds"] = _school_section(user, today)
-    if permissions.is_supervisor(user):
+    if can_supervise_evaluation(user):
         context["supervisor_results"] = _supervisor_section()
         context["audit_trail_url"] = optional_url("admin:core_auditevent_changelist")
     context["has_any_role"] = any(
