@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core import permissions
 from core.errors import DomainError
@@ -81,6 +81,7 @@ def _result_set(request: HttpRequest, round: Round) -> ResultSet | None:
 
 
 @signed_in
+@require_safe
 def round_reports(request: HttpRequest, round_id: int) -> HttpResponse:
     """The documents of a round's result set the person may download, and the render jobs."""
     round = _round_or_404(round_id)
@@ -125,6 +126,7 @@ def render_start(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @signed_in
 @allowed(can_view_render_jobs)
+@require_safe
 def job(request: HttpRequest, job_id: int) -> HttpResponse:
     """A render job's progress; the fragment polls itself (htmx) until the job is done."""
     found = selectors.render_job_for_page(job_id=job_id)
@@ -138,6 +140,7 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def artifact_download(request: HttpRequest, artifact_id: int) -> HttpResponse:
     artifact = selectors.artifact_for_download(artifact_id=artifact_id)
     if artifact is None or not can_download_report(request.user, artifact):
@@ -243,6 +246,7 @@ def framework_import(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @allowed(can_import_frameworks)
+@require_safe
 def framework_template(request: HttpRequest) -> HttpResponse:
     return _xlsx_response(framework_xlsx.framework_template_workbook(), "framework-template.xlsx")
 
@@ -251,6 +255,7 @@ def framework_template(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def score_workbook(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     school = School.objects.filter(pk=school_id).first()
@@ -300,6 +305,7 @@ def score_workbook_upload(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
@@ -310,6 +316,7 @@ def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
     if not can_export_score_details(request.user):
         raise Http404
@@ -322,6 +329,7 @@ def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_consistency(request: HttpRequest, round_id: int) -> HttpResponse:
     if not can_export_score_details(request.user):
         raise Http404

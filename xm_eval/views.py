@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from core import permissions
 from core.views import render_page, signed_in
@@ -187,6 +188,7 @@ def _supervisor_section() -> list[dict[str, Any]]:
 
 
 @signed_in
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """What the signed-in person has to do now, one section per role they hold."""
     user = request.user
@@ -214,6 +216,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "home/home.html", context)
 
 
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
