@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from core.enums import Role
 from core.errors import DomainError
@@ -115,3 +116,11 @@ def test_the_bureau_admin_still_changes_frameworks_and_phase_dates(bureau_admin,
         .values_list("action", flat=True)[:3]
     )
     assert actions == ["round.phase_window_remove", "indicator.update", "framework.update"]
+
+
+def test_the_refusal_is_translated(bureau_admin):
+    # Needs the compiled catalogue (``make test`` compiles it).
+    framework = make_framework(actor=bureau_admin)
+    with translation.override("zh-hans"), pytest.raises(DomainError) as error:
+        services.framework_update(framework=framework, actor=None, name="改名")
+    assert str(error.value) == "只有市人社局可以修改指标体系。"
