@@ -50,6 +50,11 @@ def is_school_staff(user: Any) -> bool:
     return has_role(user, Role.SCHOOL_STAFF)
 
 
+def roles_held(user: Any) -> list[Role]:
+    """The roles ``user`` holds, in the order of ``Role`` (an active superuser holds all)."""
+    return [role for role in Role if has_role(user, role)]
+
+
 def school_ids_of(user: Any) -> frozenset[int]:
     """The schools ``user`` works for (school staff)."""
     if not is_school_staff(user):

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -204,6 +205,7 @@ def _grades_text(grades: Sequence[str]) -> str:
 
 @signed_in
 @allowed(can_view_incentives)
+@require_safe
 def incentive_index(request: HttpRequest) -> HttpResponse:
     """The published result sets, each with a link to its incentives."""
     return render_page(
@@ -215,6 +217,7 @@ def incentive_index(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @allowed(can_view_incentives)
+@require_safe
 def incentive_page(request: HttpRequest, result_set_id: int) -> HttpResponse:
     """The quota allocation and the three preference lists of a published result set."""
     result_set = _result_set_or_404(result_set_id)
@@ -493,6 +496,7 @@ def incentive_workbook(
 
 @signed_in
 @allowed(can_view_incentives)
+@require_safe
 def incentive_export(request: HttpRequest, result_set_id: int) -> HttpResponse:
     """The page's allocation and lists as an xlsx workbook (same query string)."""
     result_set = _result_set_or_404(result_set_id)

@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from core.display import number, school_name, title
 from core.views import render_page
@@ -138,6 +139,7 @@ def _result_links(user: Any, row: ResultRow, school: School) -> dict[str, str | 
 # ------------------------------------------------------------------ pages
 
 
+@require_safe
 def history_index(request: HttpRequest) -> HttpResponse:
     """Every school (each with its history) and every round with published results."""
     return render_page(
@@ -150,6 +152,7 @@ def history_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def school_history(request: HttpRequest, school_id: int) -> HttpResponse:
     """A school's published results in every round, with trend charts and changes."""
     school = selectors.history_school(school_id=school_id)
@@ -244,6 +247,7 @@ def _trend_charts(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+@require_safe
 def round_comparison(request: HttpRequest, round_id: int) -> HttpResponse:
     """A round's published results beside those of the previous round of its lineage."""
     found = selectors.comparison_round(round_id=round_id)

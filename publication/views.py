@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
@@ -66,6 +66,7 @@ def _form_error(form: Any, error: DomainError) -> None:
 # ---------------------------------------------------------------- public
 
 
+@require_safe
 def notice_index(request: HttpRequest) -> HttpResponse:
     """The public notices of every round, newest first (anybody)."""
     now = timezone.now()
@@ -76,6 +77,7 @@ def notice_index(request: HttpRequest) -> HttpResponse:
     return render_page(request, "notice/index.html", {"notices": notices})
 
 
+@require_safe
 def notice_round(request: HttpRequest, round_id: int) -> HttpResponse:
     """A round's ranking and grades under public notice, provisional until published."""
     round = _round_or_404(round_id)
@@ -163,6 +165,7 @@ def objection_track(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @allowed(can_handle_objections)
+@require_safe
 def objection_list(request: HttpRequest) -> HttpResponse:
     round_id = request.GET.get("round")
     status = request.GET.get("status") or None
@@ -223,6 +226,7 @@ def _objection_page(
 
 @signed_in
 @allowed(can_handle_objections)
+@require_safe
 def objection_detail(request: HttpRequest, objection_id: int) -> HttpResponse:
     """An objection with its objector's identity (bureau admin), and its answers."""
     return _objection_page(request, _objection_or_404(objection_id))
@@ -230,6 +234,7 @@ def objection_detail(request: HttpRequest, objection_id: int) -> HttpResponse:
 
 @signed_in
 @allowed(can_view_objector_identity)
+@require_safe
 def objection_seal(request: HttpRequest, objection_id: int) -> HttpResponse:
     objection = _objection_or_404(objection_id)
     try:
@@ -341,6 +346,7 @@ def _publication_context(round: Any, **extra: Any) -> dict[str, Any]:
 
 @signed_in
 @allowed(can_publish_results)
+@require_safe
 def publication_round(request: HttpRequest, round_id: int) -> HttpResponse:
     """A round's versions, its notice, open objections, and the publishing actions."""
     round = _round_or_404(round_id)

@@ -11,7 +11,18 @@ from core.permissions import (
     is_supervisor,
     school_ids_of,
 )
-from rounds.permissions import leads_round_group
+from rounds.permissions import can_lead_evaluation_groups, leads_round_group
+
+
+def can_view_every_rectification(user: Any) -> bool:
+    """Every rectification of every round: the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
+
+
+def can_view_led_rounds_rectifications(user: Any) -> bool:
+    """The rectifications of the rounds whose evaluation group one leads (to re-check them):
+    group leaders (which rounds: ``rounds.permissions.leads_round_group``)."""
+    return can_lead_evaluation_groups(user)
 
 
 def can_list_rectifications(user: Any) -> bool:

@@ -8,6 +8,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from core import permissions
 from rectification.models import Rectification, RectificationItem
+from rectification.permissions import (
+    can_view_every_rectification,
+    can_view_led_rounds_rectifications,
+)
 from rounds.enums import GroupRole
 from rounds.models import GroupMember
 
@@ -23,10 +27,10 @@ def rectifications_visible_to(*, user: Any) -> QuerySet[Rectification]:
         .annotate(item_count=Count("items"))
         .order_by("-round__cycle_start", "round__name", "school__code")
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_view_every_rectification(user):
         return rectifications
     visible = Q(school_id__in=permissions.school_ids_of(user))
-    if permissions.is_group_leader(user):
+    if can_view_led_rounds_rectifications(user):
         led = GroupMember.objects.filter(user=user, role=GroupRole.LEADER).values("group__round_id")
         visible |= Q(round_id__in=led)
     return rectifications.filter(visible)

@@ -20,6 +20,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
@@ -61,6 +62,7 @@ def _form_error(form: Any, error: DomainError) -> None:
 
 @signed_in
 @allowed(can_list_rectifications)
+@require_safe
 def rectification_list(request: HttpRequest) -> HttpResponse:
     rectifications = list(selectors.rectifications_visible_to(user=request.user))
     return render_page(
@@ -71,6 +73,7 @@ def rectification_list(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def rectification_detail(request: HttpRequest, rectification_id: int) -> HttpResponse:
     rectification = _visible_or_404(request, rectification_id)
     user = request.user
@@ -176,6 +179,7 @@ def rectification_extend(request: HttpRequest, rectification_id: int) -> HttpRes
 
 
 @signed_in
+@require_safe
 def rectification_evidence(request: HttpRequest, item_id: int) -> FileResponse:
     """An item's evidence file, for those who may see the rectification."""
     item = selectors.rectification_item_for_download(item_id=item_id)

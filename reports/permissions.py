@@ -25,11 +25,17 @@ def can_view_render_jobs(user: Any) -> bool:
     return is_bureau_admin(user) or is_supervisor(user)
 
 
+def can_download_every_report(user: Any) -> bool:
+    """Every rendered document of every result set, published or not (the round summary
+    names evaluators): the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
+
+
 def can_download_report(user: Any, artifact: Any) -> bool:
     """A rendered PDF: every one for the bureau roles; a school's own staff get their
     school's report and rectification notice once the result set is published;
     nobody else gets anything (the round summary names evaluators)."""
-    if is_bureau_admin(user) or is_supervisor(user):
+    if can_download_every_report(user):
         return True
     if artifact.school_id is None:
         return False

@@ -25,6 +25,7 @@ from core import permissions
 from rectification.models import Rectification
 from reports.enums import SCHOOL_KINDS, ReportKind
 from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from reports.permissions import can_download_every_report
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
 from scoring import engine, engine_inputs, presenter
@@ -527,7 +528,7 @@ def artifacts_visible_to(*, user: Any, result_set: ResultSet) -> QuerySet[Report
         .select_related("school", "result_set")
         .order_by("kind", "school__code")
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_download_every_report(user):
         return artifacts
     if not result_set.is_published:
         return artifacts.none()

@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core import permissions
 from core.errors import DomainError
@@ -26,6 +26,7 @@ from reports import framework_xlsx, selectors, services
 from reports import workbook as scoring_workbook
 from reports.models import GroupOpinion
 from reports.permissions import (
+    can_download_every_report,
     can_download_report,
     can_export_ranking,
     can_export_score_details,
@@ -40,7 +41,7 @@ from rounds.permissions import can_import_frameworks
 from schools.models import School
 from scoring import selectors as scoring_selectors
 from scoring.models import ResultSet
-from scoring.permissions import can_write_score_sheets
+from scoring.permissions import can_view_unpublished_results, can_write_score_sheets
 from scoring.services import result_set_statistics_compute
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,14 +61,10 @@ def _round_or_404(round_id: int) -> Round:
     return round
 
 
-def _bureau(user: Any) -> bool:
-    return permissions.is_bureau_admin(user) or permissions.is_supervisor(user)
-
-
 def _result_set(request: HttpRequest, round: Round) -> ResultSet | None:
     """``?version=`` or the latest the person may see (bureau: any; others: published)."""
     result_sets = scoring_selectors.result_sets_of_round(
-        round=round, published_only=not _bureau(request.user)
+        round=round, published_only=not can_view_unpublished_results(request.user)
     )
     version = request.GET.get("version") or request.POST.get("version")
     if version:
@@ -84,17 +81,22 @@ def _result_set(request: HttpRequest, round: Round) -> ResultSet | None:
 
 
 @signed_in
+@require_safe
 def round_reports(request: HttpRequest, round_id: int) -> HttpResponse:
     """The documents of a round's result set the person may download, and the render jobs."""
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
     user = request.user
-    if result_set is None and not _bureau(user):
+    if result_set is None and not can_view_unpublished_results(user):
         raise Http404
     artifacts = (
         list(selectors.artifacts_visible_to(user=user, result_set=result_set)) if result_set else []
     )
-    if not artifacts and not _bureau(user) and not permissions.school_ids_of(user):
+    if (
+        not artifacts
+        and not can_download_every_report(user)
+        and not permissions.school_ids_of(user)
+    ):
         raise Http404
     context = {
         "round": round,
@@ -124,6 +126,7 @@ def render_start(request: HttpRequest, round_id: int) -> HttpResponse:
 
 @signed_in
 @allowed(can_view_render_jobs)
+@require_safe
 def job(request: HttpRequest, job_id: int) -> HttpResponse:
     """A render job's progress; the fragment polls itself (htmx) until the job is done."""
     found = selectors.render_job_for_page(job_id=job_id)
@@ -137,6 +140,7 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def artifact_download(request: HttpRequest, artifact_id: int) -> HttpResponse:
     artifact = selectors.artifact_for_download(artifact_id=artifact_id)
     if artifact is None or not can_download_report(request.user, artifact):
@@ -242,6 +246,7 @@ def framework_import(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @allowed(can_import_frameworks)
+@require_safe
 def framework_template(request: HttpRequest) -> HttpResponse:
     return _xlsx_response(framework_xlsx.framework_template_workbook(), "framework-template.xlsx")
 
@@ -250,6 +255,7 @@ def framework_template(request: HttpRequest) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def score_workbook(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     school = School.objects.filter(pk=school_id).first()
@@ -299,6 +305,7 @@ def score_workbook_upload(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     result_set = _result_set(request, round)
@@ -309,6 +316,7 @@ def export_ranking(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
     if not can_export_score_details(request.user):
         raise Http404
@@ -321,6 +329,7 @@ def export_score_matrix(request: HttpRequest, round_id: int) -> HttpResponse:
 
 
 @signed_in
+@require_safe
 def export_consistency(request: HttpRequest, round_id: int) -> HttpResponse:
     if not can_export_score_details(request.user):
         raise Http404

@@ -17,7 +17,7 @@ from core.admin import (
     copy_saved_fields,
 )
 from core.errors import DomainError
-from rounds import services
+from rounds import group_services, services
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.forms import (
     AssignmentAddForm,
@@ -618,12 +618,12 @@ class AssignmentAdmin(ServiceFormAdminMixin, AuditedAdminMixin, admin.ModelAdmin
 
     def save_model(self, request: HttpRequest, obj: Assignment, form: Any, change: bool) -> None:
         if not change:
-            created = services.assignment_create(
+            created = group_services.assignment_create(
                 round=obj.round, actor=request.user, school=obj.school, evaluator=obj.evaluator
             )
             copy_saved_fields(obj, created)
         elif form.recuses:
-            recused = services.assignment_recuse(
+            recused = group_services.assignment_recuse(
                 assignment=obj, actor=request.user, reason=form.cleaned_data["recusal_reason"]
             )
             copy_saved_fields(obj, recused)
@@ -666,7 +666,7 @@ class ConflictOfInterestAdmin(ServiceFormAdminMixin, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: ConflictOfInterest, form: Any, change: bool
     ) -> None:
-        conflict = services.conflict_record(
+        conflict = group_services.conflict_record(
             actor=request.user,
             evaluator=obj.evaluator,
             school=obj.school,

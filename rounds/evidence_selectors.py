@@ -12,6 +12,7 @@ from django.utils import timezone
 from core import permissions
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Evidence, Indicator, PhaseWindow, Round
+from rounds.permissions import can_score, can_view_every_evidence
 from schools.models import School
 
 
@@ -153,10 +154,10 @@ def evidence_visible_to(*, user: Any) -> QuerySet[Evidence]:
         "original_name",
         "-version",
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_view_every_evidence(user):
         return evidence
     visible = Q(school_id__in=permissions.school_ids_of(user))
-    if permissions.is_evaluator(user):
+    if can_score(user):
         visible |= Exists(
             Assignment.objects.filter(
                 round_id=OuterRef("round_id"),

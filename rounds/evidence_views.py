@@ -29,7 +29,7 @@ from rounds import selectors as round_selectors
 from rounds.enums import AssignmentStatus
 from rounds.evidence import ALLOWED_LABEL, evidence_upload
 from rounds.models import Indicator, Round
-from rounds.permissions import can_view_evidence
+from rounds.permissions import can_fill_self_assessment, can_score, can_view_evidence
 from schools.models import School
 
 
@@ -51,7 +51,7 @@ def _refusal(request: HttpRequest, round: Round, school: School) -> HttpResponse
     user = request.user
     if can_view_evidence(user, round, school):
         return None
-    if permissions.is_evaluator(user):
+    if can_score(user):
         assignment = round_selectors.assignment_of(
             round=round, school_id=school.pk, evaluator_id=user.pk
         )
@@ -63,7 +63,7 @@ def _refusal(request: HttpRequest, round: Round, school: School) -> HttpResponse
                 status=403,
             )
         raise Http404(_("You are not assigned to this school."))
-    if permissions.is_school_staff(user):
+    if can_fill_self_assessment(user):
         raise Http404(_("This is another school's evidence."))
     return _forbidden(request, _("Evidence is seen by the school, its evaluators and the bureau."))
 
@@ -178,7 +178,7 @@ def _round_point(round_id: int, indicator_id: int) -> tuple[Round, Indicator]:
 def point(request: HttpRequest, round_id: int, indicator_id: int) -> HttpResponse:
     """The signed-in staff member's school's files for one point, and the upload form."""
     round, indicator = _round_point(round_id, indicator_id)
-    if not permissions.is_school_staff(request.user):
+    if not can_fill_self_assessment(request.user):
         return _forbidden(request, _("This page is for school staff; open a school's evidence."))
     school = evidence_selectors.schools_of_staff_in_round(
         round=round, user_id=request.user.pk

@@ -11,13 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from core.enums import Role
 from core.errors import DomainError
-from rounds import selectors, services
+from rounds import group_services, selectors, services
 from rounds.enums import AssignmentStatus, ConsolidationMethod, FocusTag, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
 from rounds.validation import Problem
 from schools.models import School
 
-# Phases in which assignments can no longer change (as in ``services.assignment_create``).
+# Phases in which assignments can no longer change (as in ``group_services.assignment_create``).
 ASSIGNMENTS_CLOSED_PHASES = (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION, RoundPhase.CLOSED)
 
 
@@ -177,7 +177,7 @@ class PhaseWindowInlineFormSet(forms.BaseInlineFormSet):
 
 
 class AssignmentAddForm(forms.ModelForm):
-    """Checks what ``services.assignment_create`` would refuse; the admin then calls it."""
+    """Checks what ``group_services.assignment_create`` would refuse; the admin then calls it."""
 
     class Meta:
         model = Assignment
@@ -210,7 +210,7 @@ class AssignmentAddForm(forms.ModelForm):
                     params={"user": evaluator},
                 ),
             )
-        reason = services.assignment_conflict_reason(
+        reason = group_services.assignment_conflict_reason(
             round=round, school=school, evaluator=evaluator
         )
         if reason is not None:
@@ -335,8 +335,8 @@ class GroupMemberAddForm(forms.Form):
 
 
 class RoundAssignmentForm(forms.Form):
-    """An evaluator of the round's group scores a school in scope (``services.assignment_create``
-    decides: conflicts of interest are refused there)."""
+    """An evaluator of the round's group scores a school in scope
+    (``group_services.assignment_create`` decides: conflicts of interest are refused there)."""
 
     school = forms.ModelChoiceField(label=_("School"), queryset=None)
     evaluator = forms.ModelChoiceField(label=_("Evaluator"), queryset=None)

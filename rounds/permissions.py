@@ -23,6 +23,35 @@ def can_manage_rounds(user: Any) -> bool:
     return is_bureau_admin(user)
 
 
+def can_score(user: Any) -> bool:
+    """Score the schools one is assigned to: evaluators and group leaders (which school and
+    when: ``has_active_assignment`` and ``scoring.permissions.can_score_school``)."""
+    return is_evaluator(user)
+
+
+def can_lead_evaluation_groups(user: Any) -> bool:
+    """Lead a round's evaluation group (consensus scores, the group's opinion, re-checks):
+    group leaders (which round's group: ``leads_round_group``)."""
+    return is_group_leader(user)
+
+
+def can_fill_self_assessment(user: Any) -> bool:
+    """Fill in a school's self-assessment and upload its evidence: school staff (which
+    school and when: ``can_edit_self_assessment``)."""
+    return is_school_staff(user)
+
+
+def can_view_every_assignment(user: Any) -> bool:
+    """Every round's assignments, not only one's own: the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
+
+
+def can_view_every_evidence(user: Any) -> bool:
+    """Every school's evidence in every round, not only one's own school's or assigned
+    schools': the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
+
+
 def can_upload_evidence(user: Any, round: Round, school: School) -> bool:
     return can_edit_self_assessment(user, round, school)
 

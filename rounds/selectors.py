@@ -13,7 +13,6 @@ from django.db.models import (
 )
 from django.utils.translation import gettext as _
 
-from core import permissions
 from core.errors import DomainError
 from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
 from rounds.models import (
@@ -25,7 +24,7 @@ from rounds.models import (
     PhaseWindow,
     Round,
 )
-from rounds.permissions import can_view_drafts
+from rounds.permissions import can_score, can_view_drafts, can_view_every_assignment
 from rounds.validation import NodeSpec
 from schools.models import School
 
@@ -177,9 +176,9 @@ def assignments_visible_to(*, user: Any) -> QuerySet[Assignment]:
     assignments = Assignment.objects.select_related("round", "school", "evaluator").order_by(
         "-round__cycle_start", "round_id", "school__code", "evaluator_id"
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_view_every_assignment(user):
         return assignments
-    if permissions.is_evaluator(user):
+    if can_score(user):
         return assignments.filter(evaluator_id=user.pk)
     return assignments.none()
 

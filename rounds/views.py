@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
-from rounds import selectors, services
+from rounds import clone_services, group_services, selectors, services
 from rounds.enums import AssignmentStatus, GroupRole
 from rounds.forms import (
     ASSIGNMENTS_CLOSED_PHASES,
@@ -76,13 +76,13 @@ def round_create(request: HttpRequest) -> HttpResponse:
 @allowed(can_manage_rounds)
 def round_clone(request: HttpRequest, round_id: int) -> HttpResponse:
     source = _round_or_404(round_id)
-    suggested = services.round_cycle_shifted_text(round=source, text=source.name)
+    suggested = clone_services.round_cycle_shifted_text(round=source, text=source.name)
     if suggested == source.name:
         suggested = _("%(name)s (next cycle)") % {"name": source.name}
     form = RoundCloneForm(request.POST or None, initial={"name": suggested})
     if request.method == "POST" and form.is_valid():
         try:
-            clone = services.round_clone(
+            clone = clone_services.round_clone(
                 round=source,
                 actor=request.user,
                 name=form.cleaned_data["name"],
@@ -100,13 +100,13 @@ def round_clone(request: HttpRequest, round_id: int) -> HttpResponse:
     context = {
         "source": source,
         "form": form,
-        "cycle_start": source.cycle_start + services.CYCLE_YEARS,
-        "cycle_end": source.cycle_end + services.CYCLE_YEARS,
+        "cycle_start": source.cycle_start + clone_services.CYCLE_YEARS,
+        "cycle_end": source.cycle_end + clone_services.CYCLE_YEARS,
         "windows": [
             {
                 "phase": window.get_phase_display(),
-                "starts_on": services.cycle_shifted_date(window.starts_on),
-                "ends_on": services.cycle_shifted_date(window.ends_on),
+                "starts_on": clone_services.cycle_shifted_date(window.starts_on),
+                "ends_on": clone_services.cycle_shifted_date(window.ends_on),
             }
             for window in source.phase_windows.all()
         ],
@@ -124,7 +124,7 @@ def round_group(request: HttpRequest, round_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            member = services.evaluation_group_member_add(
+            member = group_services.evaluation_group_member_add(
                 round=round,
                 actor=request.user,
                 user=data["user"],
@@ -160,7 +160,7 @@ def _group_page(
         "group": members[0].group if members else None,
         "members": members,
         "has_leader": any(member.role == GroupRole.LEADER for member in members),
-        "can_remove": round.phase in services.GROUP_MEMBER_REMOVE_PHASES,
+        "can_remove": round.phase in group_services.GROUP_MEMBER_REMOVE_PHASES,
         "refused_member_id": refused_member_id,
         "refusal": refusal,
         "form": form,
@@ -178,7 +178,7 @@ def round_group_member_remove(request: HttpRequest, round_id: int, member_id: in
     if member is None:
         raise Http404
     try:
-        services.evaluation_group_member_remove(member=member, actor=request.user)
+        group_services.evaluation_group_member_remove(member=member, actor=request.user)
     except DomainError as error:
         return _group_page(
             request,
@@ -221,7 +221,7 @@ def _assignment_matrix(round: Round, schools: list[Any], members: list[Any]) -> 
                 school.pk
             ):
                 cell["status"] = "conflict"
-                cell["reason"] = services.assignment_conflict_reason(
+                cell["reason"] = group_services.assignment_conflict_reason(
                     round=round, school=school, evaluator=member.user
                 )
             else:
@@ -243,7 +243,7 @@ def round_assignments(request: HttpRequest, round_id: int) -> HttpResponse:
     form = RoundAssignmentForm(request.POST or None, round=round)
     if request.method == "POST" and form.is_valid():
         try:
-            assignment = services.assignment_create(
+            assignment = group_services.assignment_create(
                 round=round,
                 actor=request.user,
                 school=form.cleaned_data["school"],

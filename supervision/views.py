@@ -20,6 +20,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from core.display import number
 from core.views import allowed, render_page, signed_in
@@ -134,6 +135,7 @@ supervision_view = allowed(can_view_supervision)
 
 @signed_in
 @supervision_view
+@require_safe
 def supervision_index(request: HttpRequest) -> HttpResponse:
     """The rounds, each with links to its log, score histories, late changes and statistics."""
     return render_page(
@@ -143,6 +145,7 @@ def supervision_index(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @supervision_view
+@require_safe
 def event_log(request: HttpRequest) -> HttpResponse:
     """The audit trail, newest first, filtered by round, school, actor and action."""
     form = _filter_form(EventFilterForm, request)
@@ -162,6 +165,7 @@ def event_log(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @supervision_view
+@require_safe
 def score_history(request: HttpRequest) -> HttpResponse:
     """Every score's history — who, when, before, after — from the audit events."""
     form = _filter_form(ScoreHistoryFilterForm, request)
@@ -192,6 +196,7 @@ def score_history(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @supervision_view
+@require_safe
 def recusal_list(request: HttpRequest) -> HttpResponse:
     """Recusals (回避) and conflicts of interest, optionally of one round."""
     form = _filter_form(RoundFilterForm, request)
@@ -210,6 +215,7 @@ def recusal_list(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 @supervision_view
+@require_safe
 def late_change_list(request: HttpRequest) -> HttpResponse:
     """Changes made after the deadline of their phase (date in Xiamen > the phase's end)."""
     form = _filter_form(RoundFilterForm, request)
@@ -233,6 +239,7 @@ def _share_flagged(value: Any) -> bool:
 
 @signed_in
 @supervision_view
+@require_safe
 def consistency(request: HttpRequest, round_id: int) -> HttpResponse:
     """A computation's consistency statistics with their flags (``?version=`` to choose)."""
     round = selectors.round_for_supervision(round_id=round_id)

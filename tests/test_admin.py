@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from core.audit import audit_record
 from core.models import AuditEvent
 from rectification.models import Rectification
-from rounds import services
+from rounds import group_services, services
 from rounds.admin import FROZEN_MESSAGE
 from rounds.enums import AssignmentStatus, FrameworkStatus, Grade, IndicatorMethod, RoundPhase
 from rounds.models import (
@@ -577,7 +577,7 @@ def test_a_service_refusal_after_the_form_checks_is_shown_on_the_form(
     # A conflict recorded between the form's checks and the write (a race): the
     # service's refusal is shown on the evaluator field and nothing is written.
     round, school, evaluator = group_setting
-    original = services.assignment_create
+    original = group_services.assignment_create
 
     def record_conflict_then_create(**kwargs):
         services.conflict_record(
@@ -585,7 +585,7 @@ def test_a_service_refusal_after_the_form_checks_is_shown_on_the_form(
         )
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "assignment_create", record_conflict_then_create)
+    monkeypatch.setattr(group_services, "assignment_create", record_conflict_then_create)
 
     response = admin_client.post(
         admin_url(Assignment, "add"),

@@ -9,7 +9,8 @@ files served in development (unnamed patterns).
 Methods: a DRF viewset route answers its actions; a class view the methods it
 implements; a function view the methods of its ``require_http_methods`` decorator
 (``require_POST``, ``require_safe``…; HEAD and OPTIONS left out), and GET and POST
-where it has none, which is where a refused method shows as 405.
+where it has none. A read-only page (``require_safe``) is requested with POST too,
+which is where its refusal shows as 405.
 
 The world is built once for the module (``tests/url_matrix_world.py``); every request
 runs in a savepoint that is rolled back, so every identity meets the same data.
@@ -41,11 +42,11 @@ from tests.url_matrix_world import IDENTITIES, AuditEvent, World, build_world
 EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     # (url name, method):                         anon bureau sup leader eval staffA staffB recused
     # site
-    # pages without a method decorator answer POST like GET (listed in the report)
+    # read-only pages (require_safe) refuse POST: 405 once the sign-in and role checks pass
     ("site:health", "GET"):                         (200, 200, 200, 200, 200, 200, 200, 200),
-    ("site:health", "POST"):                        (200, 200, 200, 200, 200, 200, 200, 200),
+    ("site:health", "POST"):                        (405, 405, 405, 405, 405, 405, 405, 405),
     ("site:home", "GET"):                           (302, 200, 200, 200, 200, 200, 200, 200),
-    ("site:home", "POST"):                          (302, 200, 200, 200, 200, 200, 200, 200),
+    ("site:home", "POST"):                          (302, 405, 405, 405, 405, 405, 405, 405),
     ("site:login", "GET"):                          (200, 200, 200, 200, 200, 200, 200, 200),
     ("site:login", "POST"):                         (200, 200, 200, 200, 200, 200, 200, 200),
     ("site:login", "PUT"):                          (200, 200, 200, 200, 200, 200, 200, 200),
@@ -106,19 +107,26 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("rounds:monitoring", "POST"):                  (302, 200, 200, 403, 403, 403, 403, 403),
     # sheets
     ("sheets:audit", "GET"):                        (302, 200, 200, 403, 403, 403, 403, 403),
+    ("sheets:audit", "POST"):                       (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:audit_score", "POST"):                 (302, 302, 403, 403, 403, 403, 403, 403),
     ("sheets:consensus", "GET"):                    (302, 200, 200, 200, 403, 403, 403, 403),
+    ("sheets:consensus", "POST"):                   (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:consensus_score", "POST"):             (302, 403, 403, 302, 403, 403, 403, 403),
     ("sheets:consolidation", "GET"):                (302, 200, 200, 200, 403, 403, 403, 403),
+    ("sheets:consolidation", "POST"):               (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:score", "POST"):                       (302, 403, 403, 302, 302, 403, 403, 403),
     ("sheets:self_assessment", "GET"):              (302, 403, 403, 403, 403, 200, 200, 403),
+    ("sheets:self_assessment", "POST"):             (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:self_assessment_school", "GET"):       (302, 200, 200, 403, 403, 200, 404, 403),
+    ("sheets:self_assessment_school", "POST"):      (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:self_assessment_submit", "POST"):      (302, 403, 403, 403, 403, 200, 404, 403),
     ("sheets:self_score", "POST"):                  (302, 403, 403, 403, 403, 302, 404, 403),
     ("sheets:sheet", "GET"):                        (302, 403, 403, 200, 200, 403, 403, 403),
+    ("sheets:sheet", "POST"):                       (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:submit", "POST"):                      (302, 403, 403, 200, 200, 403, 403, 403),
     # evidence
     ("evidence:download", "GET"):                   (302, 200, 200, 200, 200, 200, 404, 404),
+    ("evidence:download", "POST"):                  (302, 405, 405, 405, 405, 405, 405, 405),
     # the signed-in staff member's own school: B's staff see B's page, not A's
     ("evidence:point", "GET"):                      (302, 403, 403, 403, 403, 200, 200, 403),
     ("evidence:point", "POST"):                     (302, 403, 403, 403, 403, 302, 302, 403),
@@ -138,93 +146,93 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("notice:correct", "GET"):                      (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:correct", "POST"):                     (302, 400, 403, 403, 403, 403, 403, 403),
     ("notice:index", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
-    ("notice:index", "POST"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    ("notice:index", "POST"):                       (405, 405, 405, 405, 405, 405, 405, 405),
     ("notice:objection", "GET"):                    (302, 200, 403, 403, 403, 403, 403, 403),
-    ("notice:objection", "POST"):                   (302, 200, 403, 403, 403, 403, 403, 403),
+    ("notice:objection", "POST"):                   (302, 405, 403, 403, 403, 403, 403, 403),
     ("notice:objection_dismiss", "POST"):           (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_new", "GET"):                (200, 200, 200, 200, 200, 200, 200, 200),
     # anyone may object by real name during the notice, signed in or not
     ("notice:objection_new", "POST"):               (201, 201, 201, 201, 201, 201, 201, 201),
     ("notice:objection_review", "POST"):            (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_seal", "GET"):               (302, 404, 403, 403, 403, 403, 403, 403),
-    ("notice:objection_seal", "POST"):              (302, 404, 403, 403, 403, 403, 403, 403),
+    ("notice:objection_seal", "POST"):              (302, 405, 403, 403, 403, 403, 403, 403),
     ("notice:objection_uphold", "POST"):            (302, 400, 403, 403, 403, 403, 403, 403),
     ("notice:objections", "GET"):                   (302, 200, 403, 403, 403, 403, 403, 403),
-    ("notice:objections", "POST"):                  (302, 200, 403, 403, 403, 403, 403, 403),
+    ("notice:objections", "POST"):                  (302, 405, 403, 403, 403, 403, 403, 403),
     ("notice:open", "POST"):                        (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:publication", "GET"):                  (302, 200, 403, 403, 403, 403, 403, 403),
-    ("notice:publication", "POST"):                 (302, 200, 403, 403, 403, 403, 403, 403),
+    ("notice:publication", "POST"):                 (302, 405, 403, 403, 403, 403, 403, 403),
     ("notice:publish", "POST"):                     (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:round", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
-    ("notice:round", "POST"):                       (200, 200, 200, 200, 200, 200, 200, 200),
+    ("notice:round", "POST"):                       (405, 405, 405, 405, 405, 405, 405, 405),
     ("notice:track", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
     ("notice:track", "POST"):                       (200, 200, 200, 200, 200, 200, 200, 200),
     # rectification
     ("rectification:detail", "GET"):                (302, 200, 200, 200, 404, 200, 404, 404),
-    ("rectification:detail", "POST"):               (302, 200, 200, 200, 404, 200, 404, 404),
+    ("rectification:detail", "POST"):               (302, 405, 405, 405, 405, 405, 405, 405),
     ("rectification:evidence", "GET"):              (302, 200, 200, 200, 404, 200, 404, 404),
-    ("rectification:evidence", "POST"):             (302, 200, 200, 200, 404, 200, 404, 404),
+    ("rectification:evidence", "POST"):             (302, 405, 405, 405, 405, 405, 405, 405),
     ("rectification:extend", "GET"):                (302, 200, 403, 403, 403, 403, 403, 403),
     ("rectification:extend", "POST"):               (302, 302, 403, 403, 403, 403, 403, 403),
     # the list is filtered per user (B's staff see none of A's)
     ("rectification:list", "GET"):                  (302, 200, 200, 200, 403, 200, 200, 403),
-    ("rectification:list", "POST"):                 (302, 200, 200, 200, 403, 200, 200, 403),
+    ("rectification:list", "POST"):                 (302, 405, 405, 405, 403, 405, 405, 403),
     ("rectification:recheck", "GET"):               (302, 200, 403, 200, 404, 403, 404, 404),
     ("rectification:recheck", "POST"):              (302, 400, 403, 400, 404, 403, 404, 404),
     ("rectification:report", "GET"):                (302, 403, 403, 403, 404, 200, 404, 404),
     ("rectification:report", "POST"):               (302, 403, 403, 403, 404, 400, 404, 404),
     # reports
     ("reports:download", "GET"):                    (302, 200, 200, 404, 404, 200, 404, 404),
-    ("reports:download", "POST"):                   (302, 200, 200, 404, 404, 200, 404, 404),
+    ("reports:download", "POST"):                   (302, 405, 405, 405, 405, 405, 405, 405),
     ("reports:export_consistency", "GET"):          (302, 200, 200, 404, 404, 404, 404, 404),
-    ("reports:export_consistency", "POST"):         (302, 200, 200, 404, 404, 404, 404, 404),
+    ("reports:export_consistency", "POST"):         (302, 405, 405, 405, 405, 405, 405, 405),
     ("reports:export_ranking", "GET"):              (302, 200, 200, 200, 200, 200, 200, 200),
-    ("reports:export_ranking", "POST"):             (302, 200, 200, 200, 200, 200, 200, 200),
+    ("reports:export_ranking", "POST"):             (302, 405, 405, 405, 405, 405, 405, 405),
     ("reports:export_score_matrix", "GET"):         (302, 200, 200, 404, 404, 404, 404, 404),
-    ("reports:export_score_matrix", "POST"):        (302, 200, 200, 404, 404, 404, 404, 404),
+    ("reports:export_score_matrix", "POST"):        (302, 405, 405, 405, 405, 405, 405, 405),
     ("reports:framework_import", "GET"):            (302, 200, 403, 403, 403, 403, 403, 403),
     ("reports:framework_import", "POST"):           (302, 200, 403, 403, 403, 403, 403, 403),
     ("reports:framework_template", "GET"):          (302, 200, 403, 403, 403, 403, 403, 403),
-    ("reports:framework_template", "POST"):         (302, 200, 403, 403, 403, 403, 403, 403),
+    ("reports:framework_template", "POST"):         (302, 405, 403, 403, 403, 403, 403, 403),
     ("reports:group_opinion", "GET"):               (302, 200, 404, 200, 404, 404, 404, 404),
     ("reports:group_opinion", "POST"):              (302, 302, 404, 302, 404, 404, 404, 404),
     ("reports:job", "GET"):                         (302, 200, 200, 403, 403, 403, 403, 403),
-    ("reports:job", "POST"):                        (302, 200, 200, 403, 403, 403, 403, 403),
+    ("reports:job", "POST"):                        (302, 405, 405, 403, 403, 403, 403, 403),
     ("reports:render", "POST"):                     (302, 302, 403, 403, 403, 403, 403, 403),
     ("reports:round", "GET"):                       (302, 200, 200, 404, 404, 200, 200, 404),
-    ("reports:round", "POST"):                      (302, 200, 200, 404, 404, 200, 200, 404),
+    ("reports:round", "POST"):                      (302, 405, 405, 405, 405, 405, 405, 405),
     ("reports:score_workbook", "GET"):              (302, 404, 404, 200, 200, 404, 404, 404),
-    ("reports:score_workbook", "POST"):             (302, 404, 404, 200, 200, 404, 404, 404),
+    ("reports:score_workbook", "POST"):             (302, 405, 405, 405, 405, 405, 405, 405),
     # a round-level form for evaluators; each row's school is checked on upload
     ("reports:score_workbook_upload", "GET"):       (302, 403, 403, 200, 200, 403, 403, 200),
     ("reports:score_workbook_upload", "POST"):      (302, 403, 403, 200, 200, 403, 403, 200),
     # incentives
     ("incentives:export", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 403),
-    ("incentives:export", "POST"):                  (302, 200, 200, 403, 403, 403, 403, 403),
+    ("incentives:export", "POST"):                  (302, 405, 405, 403, 403, 403, 403, 403),
     ("incentives:index", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 403),
-    ("incentives:index", "POST"):                   (302, 200, 200, 403, 403, 403, 403, 403),
+    ("incentives:index", "POST"):                   (302, 405, 405, 403, 403, 403, 403, 403),
     ("incentives:page", "GET"):                     (302, 200, 200, 403, 403, 403, 403, 403),
-    ("incentives:page", "POST"):                    (302, 200, 200, 403, 403, 403, 403, 403),
+    ("incentives:page", "POST"):                    (302, 405, 405, 403, 403, 403, 403, 403),
     # supervision
     ("supervision:consistency", "GET"):             (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:consistency", "POST"):            (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:consistency", "POST"):            (302, 405, 405, 403, 403, 403, 403, 403),
     ("supervision:events", "GET"):                  (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:events", "POST"):                 (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:events", "POST"):                 (302, 405, 405, 403, 403, 403, 403, 403),
     ("supervision:index", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:index", "POST"):                  (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:index", "POST"):                  (302, 405, 405, 403, 403, 403, 403, 403),
     ("supervision:late", "GET"):                    (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:late", "POST"):                   (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:late", "POST"):                   (302, 405, 405, 403, 403, 403, 403, 403),
     ("supervision:recusals", "GET"):                (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:recusals", "POST"):               (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:recusals", "POST"):               (302, 405, 405, 403, 403, 403, 403, 403),
     ("supervision:scores", "GET"):                  (302, 200, 200, 403, 403, 403, 403, 403),
-    ("supervision:scores", "POST"):                 (302, 200, 200, 403, 403, 403, 403, 403),
+    ("supervision:scores", "POST"):                 (302, 405, 405, 403, 403, 403, 403, 403),
     # history
     ("history:index", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
-    ("history:index", "POST"):                      (200, 200, 200, 200, 200, 200, 200, 200),
+    ("history:index", "POST"):                      (405, 405, 405, 405, 405, 405, 405, 405),
     ("history:round", "GET"):                       (200, 200, 200, 200, 200, 200, 200, 200),
-    ("history:round", "POST"):                      (200, 200, 200, 200, 200, 200, 200, 200),
+    ("history:round", "POST"):                      (405, 405, 405, 405, 405, 405, 405, 405),
     ("history:school", "GET"):                      (200, 200, 200, 200, 200, 200, 200, 200),
-    ("history:school", "POST"):                     (200, 200, 200, 200, 200, 200, 200, 200),
+    ("history:school", "POST"):                     (405, 405, 405, 405, 405, 405, 405, 405),
 }
 # fmt: on
 
@@ -268,6 +276,8 @@ def view_methods(callback: Callable[..., Any]) -> set[str]:
         }
         return implemented or {"GET"}  # a catch-all that answers every method alike
     declared = _declared_methods(callback)
+    if declared == {"GET"}:  # a read-only page (``require_safe``): its POST row shows the 405
+        return {"GET", "POST"}
     return declared if declared is not None else {"GET", "POST"}
 
 

@@ -14,8 +14,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.enums import Role
-from core.permissions import has_role
+from core.permissions import roles_held
 from incentives.permissions import can_view_incentives
 from rectification.permissions import can_list_rectifications
 from rounds.permissions import can_monitor_rounds
@@ -42,7 +41,7 @@ def optional_url(names: str | tuple[str, ...], *args: Any) -> str | None:
 def role_labels(user: Any) -> list[str]:
     if not getattr(user, "is_authenticated", False):
         return []
-    return [str(role.label) for role in Role if has_role(user, role)]
+    return [str(role.label) for role in roles_held(user)]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

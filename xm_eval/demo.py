@@ -31,15 +31,9 @@ from core.errors import DomainError
 from rounds import selectors as round_selectors
 from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
 from rounds.framework_csv import framework_rows_from_csv, sample_framework_path
+from rounds.group_services import assignment_create, conflict_record, evaluation_group_member_add
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
-from rounds.services import (
-    assignment_create,
-    conflict_record,
-    evaluation_group_member_add,
-    framework_create,
-    round_create,
-    round_phase_advance,
-)
+from rounds.services import framework_create, round_create, round_phase_advance
 from schools.enums import SchoolKind
 from schools.models import School, StaffMembership
 from schools.services import school_upsert, specialty_upsert, staff_membership_add

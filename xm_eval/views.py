@@ -11,13 +11,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from core import permissions
 from core.views import render_page, signed_in
 from rounds.enums import AssignmentStatus, RoundPhase
+from rounds.permissions import (
+    can_fill_self_assessment,
+    can_lead_evaluation_groups,
+    can_manage_rounds,
+    can_score,
+)
 from rounds.phases import phase_deadline, phase_is_before
 from scoring import progress
 from scoring import selectors as scoring_selectors
+from supervision.permissions import can_supervise_evaluation
 from xm_eval.context_processors import navigation, optional_url
 
 # The score pages live in another part of the site; a link is shown only once
@@ -103,7 +111,7 @@ def _admin_section(today: dt.date) -> list[dict[str, Any]]:
 
 def _evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
     by_round: dict[int, dict[str, Any]] = {}
-    leader = permissions.is_group_leader(user)
+    leader = can_lead_evaluation_groups(user)
     for assignment in progress.evaluator_assignments_progress(evaluator_id=user.pk):
         round = assignment.round
         entry = by_round.setdefault(
@@ -180,6 +188,7 @@ def _supervisor_section() -> list[dict[str, Any]]:
 
 
 @signed_in
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """What the signed-in person has to do now, one section per role they hold."""
     user = request.user
@@ -191,13 +200,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "school_rounds": None,
         "supervisor_results": None,
     }
-    if permissions.is_bureau_admin(user):
+    if can_manage_rounds(user):
         context["admin_rounds"] = _admin_section(today)
-    if permissions.is_evaluator(user):
+    if can_score(user):
         context["evaluator_rounds"] = _evaluator_section(user, today)
-    if permissions.is_school_staff(user):
+    if can_fill_self_assessment(user):
         context["school_rounds"] = _school_section(user, today)
-    if permissions.is_supervisor(user):
+    if can_supervise_evaluation(user):
         context["supervisor_results"] = _supervisor_section()
         context["audit_trail_url"] = optional_url("admin:core_auditevent_changelist")
     context["has_any_role"] = any(
@@ -207,6 +216,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_page(request, "home/home.html", context)
 
 
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

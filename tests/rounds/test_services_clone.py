@@ -8,7 +8,7 @@ import pytest
 from core.enums import Role
 from core.errors import DomainError
 from core.models import AuditEvent
-from rounds import services
+from rounds import clone_services, services
 from rounds.enums import ConsolidationMethod, GroupRole, RoundPhase
 from rounds.models import EvaluationGroup, GroupMember, PhaseWindow, Round
 from tests.factories import SchoolFactory, UserFactory, small_tree
@@ -71,7 +71,7 @@ def source(bureau_admin):
 
 
 def test_clone_copies_framework_schools_group_settings_and_shifts_dates(source, bureau_admin):
-    clone = services.round_clone(
+    clone = clone_services.round_clone(
         round=source, actor=bureau_admin, name="2028–2030 年度办学质量评估"
     )
 
@@ -111,7 +111,9 @@ def test_clone_copies_framework_schools_group_settings_and_shifts_dates(source, 
 
 def test_clone_with_a_newer_framework_version(source, bureau_admin):
     newer = long_framework(name="长期指标体系（第二版）")
-    clone = services.round_clone(round=source, actor=bureau_admin, name="下一轮", framework=newer)
+    clone = clone_services.round_clone(
+        round=source, actor=bureau_admin, name="下一轮", framework=newer
+    )
     assert clone.framework_id == newer.pk
 
 
@@ -134,7 +136,7 @@ def test_clone_outside_the_framework_validity_writes_nothing(bureau_admin):
         (AuditEvent.objects.count()),
     )
     with pytest.raises(DomainError) as raised:
-        services.round_clone(round=round, actor=bureau_admin, name="下一轮")
+        clone_services.round_clone(round=round, actor=bureau_admin, name="下一轮")
     assert raised.value.code == "outside_validity"
     assert (Round.objects.count(), GroupMember.objects.count(), AuditEvent.objects.count()) == (
         rounds,
@@ -145,13 +147,13 @@ def test_clone_outside_the_framework_validity_writes_nothing(bureau_admin):
 
 def test_clone_refuses_a_duplicate_name(source, bureau_admin):
     with pytest.raises(DomainError) as raised:
-        services.round_clone(round=source, actor=bureau_admin, name=source.name)
+        clone_services.round_clone(round=source, actor=bureau_admin, name=source.name)
     assert raised.value.code == "duplicate"
 
 
 def test_cycle_shifted_text_moves_the_years_in_names(source):
     assert (
-        services.round_cycle_shifted_text(round=source, text="2025-2027 年度（复评）")
+        clone_services.round_cycle_shifted_text(round=source, text="2025-2027 年度（复评）")
         == "2028-2030 年度（复评）"
     )
-    assert services.round_cycle_shifted_text(round=source, text="无年份") == "无年份"
+    assert clone_services.round_cycle_shifted_text(round=source, text="无年份") == "无年份"
