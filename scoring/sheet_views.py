@@ -41,7 +41,7 @@ from rounds.models import Indicator, Round
 from rounds.permissions import leads_round_group
 from schools.models import School
 from schools.permissions import can_view_school_internals
-from scoring import presenter, progress, selectors, services
+from scoring import override_scores, presenter, progress, selectors, services
 from scoring.enums import SheetStatus
 from scoring.forms import OverrideScoreForm, ScoreForm, SelfScoreForm
 from scoring.permissions import (
@@ -759,18 +759,16 @@ def _override_save(
                 _("%(code)s: the input is too long.") % {"code": point.code}, code="invalid"
             )
         data = form.cleaned_data
-        arguments = {
-            "round": round,
-            "school": school,
-            "actor": request.user,
-            "indicator": point,
-            "points": data.get("points"),
-            "not_applicable": bool(data.get("not_applicable")),
-        }
-        if layer == "consensus":
-            services.consensus_score_set(justification=data.get("text") or "", **arguments)
-        else:
-            services.audit_score_set(reason=data.get("text") or "", **arguments)
+        override_scores.override_score_set(
+            layer=layer,
+            round=round,
+            school=school,
+            actor=request.user,
+            indicator=point,
+            text=data.get("text") or "",
+            points=data.get("points"),
+            not_applicable=bool(data.get("not_applicable")),
+        )
     except DomainError as exc:
         error = exc
     page = reverse(f"sheets:{layer}", args=[round.pk, school.pk])
