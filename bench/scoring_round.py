@@ -191,7 +191,7 @@ def main() -> None:
 
     with scratch_database():
         from scoring.models import ResultSet, Score
-        from scoring.services import result_set_statistics_compute, round_results_compute
+        from scoring.result_sets import result_set_statistics_compute, round_results_compute
 
         started = time.perf_counter()
         round, leaves = build_round(args.schools, args.evaluators)

@@ -56,6 +56,7 @@ from rounds.models import Assignment, Round  # noqa: E402
 from rounds.selectors import framework_leaves  # noqa: E402
 from rounds.services import round_phase_advance  # noqa: E402
 from scoring import services as scoring  # noqa: E402
+from scoring.result_sets import round_results_compute  # noqa: E402
 from xm_eval.demo import ROUND_NAME  # noqa: E402
 
 
@@ -158,7 +159,7 @@ def main() -> None:
             # Bureau admin: results with the explanation of the first total open.
             score_everything(round)
             round = round_phase_advance(round=round, actor=admin)
-            scoring.round_results_compute(round=round, actor=admin)
+            round_results_compute(round=round, actor=admin)
             page = page_for("admin_demo", f"/results/rounds/{round.pk}/")
             page.click("a.explain-link.total >> nth=0")
             page.locator("#explanation article.explanation[data-kind=total]").wait_for()

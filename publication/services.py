@@ -51,7 +51,7 @@ from rounds.enums import RoundPhase
 from rounds.evidence import sniff_content_type
 from rounds.models import Indicator, Round
 from schools.models import School
-from scoring import services
+from scoring import override_scores, result_sets
 from scoring.models import AuditScore, ResultRow, ResultSet
 from scoring.permissions import can_publish_results
 
@@ -502,7 +502,7 @@ def _apply_audit_scores(
 ) -> list[AuditScore]:
     """Set audit scores outside consolidation, for an objection or a correction.
 
-    Each change goes through ``scoring.services.audit_score_revise`` (``cause``
+    Each change goes through ``scoring.override_scores.audit_score_revise`` (``cause``
     ``"objection"`` or ``"correction"``), which checks the actor, the phase and
     the points and records each change.
     """
@@ -516,7 +516,7 @@ def _apply_audit_scores(
         if school is None:
             _refuse(_("Unknown school."), "invalid", "school")
         rows.append(
-            services.audit_score_revise(
+            override_scores.audit_score_revise(
                 round=round,
                 school=school,
                 actor=actor,
@@ -534,7 +534,7 @@ def _recompute_superseding(
     *, round: Round, actor: Any, previous: ResultSet, reason: str
 ) -> ResultSet:
     """Compute a new version that supersedes ``previous`` (the latest), with a reason."""
-    new = services.round_results_compute(round=round, actor=actor)
+    new = result_sets.round_results_compute(round=round, actor=actor)
     new.supersedes = previous
     new.correction_reason = reason
     new.save(update_fields=["supersedes", "correction_reason"])
@@ -670,7 +670,7 @@ def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSe
     Refused while the notice runs, while any objection of the round is open,
     and for a version that never went through a notice (directly, or as the
     correction of a noticed version after an upheld objection). Publishes
-    through ``scoring.services.result_set_publish`` (latest version, notice
+    through ``scoring.result_sets.result_set_publish`` (latest version, notice
     phase, audited), moves the round from public notice to published, and
     creates the rectifications of the unqualified schools (which enqueue their
     notices after commit).
@@ -687,7 +687,7 @@ def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSe
     refusal = publication_refusal(result_set=result_set)
     if refusal is not None:
         raise refusal
-    result_set = services.result_set_publish(result_set=result_set, actor=actor)
+    result_set = result_sets.result_set_publish(result_set=result_set, actor=actor)
     round = Round.objects.get(pk=result_set.round_id)
     if round.phase == RoundPhase.PUBLIC_NOTICE:
         round_services.round_phase_advance(round=round, actor=actor)

@@ -32,7 +32,7 @@ from reports.permissions import can_render_reports, can_write_group_opinion
 from rounds.models import Round
 from schools.models import School
 from scoring.models import ResultSet
-from scoring.services import result_set_statistics_compute
+from scoring.result_sets import result_set_statistics_compute
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Score data changes through the scoring services and their pages; the admin shows it.
 
 Audit scores (审核分) included: the bureau gives them on the audit page of the
-score sheets (``scoring.sheet_views.audit``), which calls ``audit_score_set``.
+score sheets (``scoring.consolidation_views.audit``), which calls ``override_score_set``.
 """
 
 from __future__ import annotations

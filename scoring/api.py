@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from core.api import CSVRenderer, ErrorsAsJSONMixin, Pagination, Public, XLSXRenderer
 from rounds import selectors as round_selectors
 from schools.enums import RankingGroup
-from scoring import presenter, selectors, services
+from scoring import presenter, result_sets, selectors, services
 from scoring.filters import RankingFilter, ResultSetFilter, ScoreSheetFilter, SelfAssessmentFilter
 from scoring.models import ResultRow, ResultSet
 from scoring.permissions import (
@@ -437,10 +437,10 @@ class ResultSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return [CanViewResultSets()]
 
     def get_queryset(self):  # noqa: ANN201
-        result_sets = selectors.result_sets_visible_to(user=self.request.user)
+        visible = selectors.result_sets_visible_to(user=self.request.user)
         if self.action == "statistics":
-            result_sets = result_sets.defer(None)
-        return result_sets
+            visible = visible.defer(None)
+        return visible
 
     @extend_schema(
         request=ResultSetComputeSerializer,
@@ -450,7 +450,7 @@ class ResultSetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def create(self, request: Request) -> Response:
         serializer = ResultSetComputeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result_set = services.round_results_compute(
+        result_set = result_sets.round_results_compute(
             round=serializer.validated_data["round"], actor=request.user
         )
         return Response(

@@ -3,28 +3,8 @@
 Pure, like the engine: it reads a :class:`~scoring.engine.RoundResult` (which keeps the
 inputs it was computed from) and returns frozen dataclasses. Nothing is written.
 
-* **Spread per leaf and school** over the evaluators' applicable (numeric) scores:
-  range ``max − min`` and the *population* standard deviation (the panel is the whole
-  population of raters for that school, not a sample), both in Decimal. Only leaves
-  with at least two numeric scores are reported. A leaf is flagged when its spread
-  exceeds ``RoundConfig.spread_threshold × leaf max``.
-* **Leniency per evaluator**: the mean signed deviation of their scores from the
-  *final* leaf score (whichever layer won), over leaves that ended applicable and
-  scored; positive means more lenient than the verdict. Also given relative to the
-  leaf max, so leaves of different sizes weigh alike. Plus how many of their scores
-  were dropped by trimming.
-* **Inter-rater reliability per round: ICC(2,k)** (Shrout & Fleiss 1979, two-way
-  random effects, average of k raters). Chosen over Kendall's W because scores are
-  interval data on points, not ranks, and the consolidated leaf score *is* an average of
-  k raters, which is exactly what ICC(2,k) rates; raters are treated as a random sample
-  of possible experts and their systematic leniency counts as disagreement (absolute
-  agreement), which matches what a school feels. Targets are (school, leaf) pairs,
-  scores divided by the leaf max so every leaf is on one scale. ICC(2,k) needs the
-  same k raters on every target, so targets are grouped by their exact set of raters
-  (all numeric, no not-applicable mark, nothing missing); each panel with at least two
-  raters and two targets gets a figure, and the round's figure is the panel covering
-  the most targets. The other targets are counted as excluded. ICC values are floats
-  (numpy); they are statistics for reading, never fed back into scores.
+What each figure means, and the formulas of one panel, are in
+``scoring.consistency_figures``; this module computes them for a whole round.
 
 :func:`round_consistency` computes all this on numpy arrays of integer cents (a
 province-scale round of 315,000 scores in a fraction of a second) and gives exactly the
@@ -40,13 +20,28 @@ import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from itertools import chain, repeat
 from types import MemberDescriptorType
 from typing import Any, Final, TypeVar
 
 import numpy as np
 
+from scoring.consistency_figures import (
+    DECIMAL_CONTEXT,
+    ICC_METHOD,
+    ZERO,
+    ConsistencyReport,
+    EvaluatorLeniency,
+    LeafSpread,
+    Reliability,
+    four_places,
+    icc_2k,
+    icc_of_matrix,
+    leaf_spread,
+    round_reliability,
+    spread_and_std,
+)
 from scoring.engine import (
     EvaluatorScore,
     Method,
@@ -68,114 +63,6 @@ __all__ = [
     "round_consistency",
     "spread_and_std",
 ]
-
-ICC_METHOD: Final = "ICC(2,k)"
-FOUR_PLACES: Final = Decimal("0.0001")
-_ZERO: Final = Decimal(0)
-_CONTEXT: Final = decimal.Context(
-    prec=34,
-    rounding=decimal.ROUND_HALF_EVEN,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
-
-
-def _four(value: Decimal) -> Decimal:
-    return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP, context=_CONTEXT)
-
-
-@dataclass(frozen=True, slots=True)
-class LeafSpread:
-    school_id: int
-    leaf_code: str
-    count: int
-    minimum: Decimal
-    maximum: Decimal
-    spread: Decimal  # max − min, exact
-    std: Decimal  # population standard deviation, rounded half-up to 4 places
-    threshold: Decimal  # in points: spread_threshold × leaf max
-    flagged: bool  # spread > threshold
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluatorLeniency:
-    evaluator_id: int
-    score_count: int  # numeric scores given
-    compared_count: int  # of those, on leaves that ended applicable and scored
-    leniency: Decimal | None  # mean (own − final) in points, 4 places
-    leniency_share: Decimal | None  # mean (own − final) ÷ leaf max, 4 places
-    dropped_count: int  # scores removed by trimming
-    dropped_share: Decimal | None  # dropped_count ÷ score_count, 4 places
-
-
-@dataclass(frozen=True, slots=True)
-class Reliability:
-    """ICC(2,k) of one panel (or the round); ``value`` None with a ``reason`` otherwise."""
-
-    value: float | None
-    single_rater: float | None  # ICC(2,1), for reference
-    k: int
-    n_targets: int
-    rater_ids: tuple[int, ...] = ()
-    excluded_targets: int = 0
-    reason: str | None = None
-    method: str = ICC_METHOD
-
-
-@dataclass(frozen=True, slots=True)
-class ConsistencyReport:
-    spreads: tuple[LeafSpread, ...]
-    evaluators: tuple[EvaluatorLeniency, ...]
-    reliability: Reliability
-    reliability_by_panel: tuple[Reliability, ...]
-
-    @property
-    def flagged(self) -> tuple[LeafSpread, ...]:
-        return tuple(s for s in self.spreads if s.flagged)
-
-
-def spread_and_std(points: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
-    """Range and population standard deviation (4 places) of at least one score."""
-    if not points:
-        raise ValueError("spread needs at least one score")
-    with decimal.localcontext(_CONTEXT):
-        mean = sum(points, _ZERO) / len(points)
-        variance = sum(((p - mean) ** 2 for p in points), _ZERO) / len(points)
-        return max(points) - min(points), _four(variance.sqrt())
-
-
-def icc_2k(
-    ratings: Sequence[Sequence[float | Decimal]], *, rater_ids: tuple[int, ...] = ()
-) -> Reliability:
-    """ICC(2,k) and ICC(2,1) of an n targets × k raters matrix (Shrout & Fleiss, case 2).
-
-    Two-way ANOVA: BMS between targets, JMS between raters, EMS residual;
-    ICC(2,k) = (BMS − EMS) / (BMS + (JMS − EMS) / n). Not computable (None with a
-    reason) with fewer than 2 raters or 2 targets, or when the scores do not vary.
-    """
-    matrix = np.asarray([[float(x) for x in row] for row in ratings], dtype=float)
-    return _icc_of_matrix(matrix, rater_ids)
-
-
-def _icc_of_matrix(matrix: np.ndarray, rater_ids: tuple[int, ...]) -> Reliability:
-    """:func:`icc_2k` on a ready float matrix (C-contiguous, so sums run in one order)."""
-    n = matrix.shape[0]
-    k = matrix.shape[1] if matrix.ndim == 2 and n else 0
-    if k < 2:
-        return Reliability(None, None, k, n, rater_ids, reason="fewer than 2 raters")
-    if n < 2:
-        return Reliability(None, None, k, n, rater_ids, reason="fewer than 2 targets")
-    grand = matrix.mean()
-    ss_targets = k * float(((matrix.mean(axis=1) - grand) ** 2).sum())
-    ss_raters = n * float(((matrix.mean(axis=0) - grand) ** 2).sum())
-    ss_error = float(((matrix - grand) ** 2).sum()) - ss_targets - ss_raters
-    bms = ss_targets / (n - 1)
-    jms = ss_raters / (k - 1)
-    ems = ss_error / ((n - 1) * (k - 1))
-    average = bms + (jms - ems) / n
-    single = bms + (k - 1) * ems + k * (jms - ems) / n
-    if average <= 0 or single <= 0:
-        return Reliability(None, None, k, n, rater_ids, reason="scores do not vary")
-    return Reliability((bms - ems) / average, (bms - ems) / single, k, n, rater_ids)
 
 
 def round_consistency(result: RoundResult) -> ConsistencyReport:
@@ -202,7 +89,7 @@ def _reference_round_consistency(result: RoundResult) -> ConsistencyReport:
     dropped: dict[int, int] = {}
     panels: dict[tuple[int, ...], list[list[float]]] = {}
     targets = 0
-    with decimal.localcontext(_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         for school in sorted(result.schools, key=lambda s: s.school_id):
             inputs = result.inputs[school.school_id]
             for leaf in plan.leaves:
@@ -218,7 +105,7 @@ def _reference_round_consistency(result: RoundResult) -> ConsistencyReport:
                 top = plan.maxes[leaf]
                 points = [p for _, p in numeric]
                 if len(points) >= 2:
-                    spreads.append(_leaf_spread(school.school_id, code, points, top, config))
+                    spreads.append(leaf_spread(school.school_id, code, points, top, config))
                 if trims and len(points) >= config.trim_min_count:
                     detail = consolidate_expert_scores(
                         scores, method=config.method, trim_min_count=config.trim_min_count
@@ -231,9 +118,9 @@ def _reference_round_consistency(result: RoundResult) -> ConsistencyReport:
                     if final.status is NodeStatus.SCORED:
                         gap = p - final.score_exact
                         compared[evaluator_id] = compared.get(evaluator_id, 0) + 1
-                        deviation[evaluator_id] = deviation.get(evaluator_id, _ZERO) + gap
+                        deviation[evaluator_id] = deviation.get(evaluator_id, ZERO) + gap
                         deviation_share[evaluator_id] = (
-                            deviation_share.get(evaluator_id, _ZERO) + gap / top
+                            deviation_share.get(evaluator_id, ZERO) + gap / top
                         )
                 complete = len(numeric) == len(scores) and len(numeric) >= 2
                 targets += 1
@@ -245,12 +132,12 @@ def _reference_round_consistency(result: RoundResult) -> ConsistencyReport:
                 evaluator_id=e,
                 score_count=given[e],
                 compared_count=compared.get(e, 0),
-                leniency=_four(deviation[e] / compared[e]) if compared.get(e) else None,
+                leniency=four_places(deviation[e] / compared[e]) if compared.get(e) else None,
                 leniency_share=(
-                    _four(deviation_share[e] / compared[e]) if compared.get(e) else None
+                    four_places(deviation_share[e] / compared[e]) if compared.get(e) else None
                 ),
                 dropped_count=dropped.get(e, 0),
-                dropped_share=_four(Decimal(dropped.get(e, 0)) / given[e]),
+                dropped_share=four_places(Decimal(dropped.get(e, 0)) / given[e]),
             )
             for e in sorted(given)
         )
@@ -261,7 +148,7 @@ def _reference_round_consistency(result: RoundResult) -> ConsistencyReport:
     return ConsistencyReport(
         spreads=tuple(spreads),
         evaluators=evaluators,
-        reliability=_round_reliability(by_panel, targets),
+        reliability=round_reliability(by_panel, targets),
         reliability_by_panel=by_panel,
     )
 
@@ -414,7 +301,7 @@ def _fast_round_consistency(result: RoundResult) -> ConsistencyReport | None:
     return ConsistencyReport(
         spreads=_spreads(scores, config, [s.school_id for s in schools]),
         evaluators=_evaluators(scores, groups, finals, config, evaluator_ids, who),
-        reliability=_round_reliability(by_panel, len(scores.starts)),
+        reliability=round_reliability(by_panel, len(scores.starts)),
         reliability_by_panel=by_panel,
     )
 
@@ -504,7 +391,7 @@ def _spreads(scores: _Scores, config: RoundConfig, school_ids: list[int]) -> tup
     s2 = np.add.reduceat(cents * cents, starts)[rows]
     units = _std_units(n, s1, s2, int(np.abs(cents).max()))
     distinct_units, std_of = np.unique(units, return_inverse=True)
-    std_decimals = [Decimal(u).scaleb(-4, _CONTEXT) for u in distinct_units.tolist()]
+    std_decimals = [Decimal(u).scaleb(-4, DECIMAL_CONTEXT) for u in distinct_units.tolist()]
 
     # minimum and maximum: the first lowest / highest in evaluator order, as min() and
     # max() pick them, each as the one Decimal of its points code (identical repr)
@@ -517,7 +404,7 @@ def _spreads(scores: _Scores, config: RoundConfig, school_ids: list[int]) -> tup
     spread_cents = (high >> 5) - (low >> 5)
     spread_code = spread_cents * 32 + np.minimum(high & 31, low & 31)
     _, first, spread_of = np.unique(spread_code, return_index=True, return_inverse=True)
-    with decimal.localcontext(_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         spread_decimals = [
             decimal_of[hi] - decimal_of[lo]
             for hi, lo in zip(high[first].tolist(), low[first].tolist(), strict=True)
@@ -666,7 +553,7 @@ def _evaluators(
 
     def replay(j: int) -> tuple[Decimal, Decimal]:
         """Evaluator j's deviation sums in Decimal, in the reference's order."""
-        total = total_share = _ZERO
+        total = total_share = ZERO
         at = compared_at[compared_who == j]
         for g, p in zip(group[at].tolist(), scores.points(at), strict=True):
             difference = p - finals[g].score_exact
@@ -675,7 +562,7 @@ def _evaluators(
         return total, total_share
 
     evaluators: list[EvaluatorLeniency] = []
-    with decimal.localcontext(_CONTEXT):
+    with decimal.localcontext(DECIMAL_CONTEXT):
         for j, (evaluator_id, n_given, n_compared, n_dropped) in enumerate(
             zip(
                 evaluator_ids.tolist(),
@@ -691,8 +578,8 @@ def _evaluators(
                 leniency_share = _four_of_estimate(share[j], share_size[j], n_compared)
                 if leniency is None or leniency_share is None:
                     total, total_share = replay(j)
-                    leniency = _four(total / n_compared)
-                    leniency_share = _four(total_share / n_compared)
+                    leniency = four_places(total / n_compared)
+                    leniency_share = four_places(total_share / n_compared)
             evaluators.append(
                 EvaluatorLeniency(
                     evaluator_id=evaluator_id,
@@ -701,14 +588,14 @@ def _evaluators(
                     leniency=leniency,
                     leniency_share=leniency_share,
                     dropped_count=n_dropped,
-                    dropped_share=_four(Decimal(n_dropped) / n_given),
+                    dropped_share=four_places(Decimal(n_dropped) / n_given),
                 )
             )
     return tuple(evaluators)
 
 
 def _four_of_estimate(total: float, size: float, count: int) -> Decimal | None:
-    """``_four(sum ÷ count)`` from a float estimate of the sum, or None when unsure.
+    """``four_places(sum ÷ count)`` from a float estimate of the sum, or None when unsure.
 
     ``size`` is the float sum of the terms' ingredient magnitudes (Σ |own| + |final|,
     divided by the leaf max for shares). It bounds both the float error of ``total``
@@ -773,7 +660,7 @@ def _panels(scores: _Scores, who: np.ndarray, n_eval: int) -> tuple[Reliability,
             numerators = (scores.cents[at] * denominators[leaves][:, None]).astype(float)
             matrix = numerators / scale[leaves][:, None]
         else:
-            with decimal.localcontext(_CONTEXT):
+            with decimal.localcontext(DECIMAL_CONTEXT):
                 matrix = np.asarray(
                     [
                         [float(p / tops[leaf]) for p in scores.points(row)]
@@ -781,57 +668,5 @@ def _panels(scores: _Scores, who: np.ndarray, n_eval: int) -> tuple[Reliability,
                     ],
                     dtype=float,
                 )
-        figures.append(_icc_of_matrix(np.ascontiguousarray(matrix), panel))
+        figures.append(icc_of_matrix(np.ascontiguousarray(matrix), panel))
     return tuple(figures)
-
-
-def _leaf_spread(
-    school_id: int, code: str, points: list[Decimal], top: Decimal, config: RoundConfig
-) -> LeafSpread:
-    spread, std = spread_and_std(points)
-    threshold = config.spread_threshold * top
-    return LeafSpread(
-        school_id=school_id,
-        leaf_code=code,
-        count=len(points),
-        minimum=min(points),
-        maximum=max(points),
-        spread=spread,
-        std=std,
-        threshold=threshold,
-        flagged=spread > threshold,
-    )
-
-
-def _round_reliability(by_panel: tuple[Reliability, ...], targets: int) -> Reliability:
-    """The panel covering most targets speaks for the round; say why when none can."""
-    computable = [r for r in by_panel if r.value is not None]
-    if computable:
-        best = max(computable, key=lambda r: (r.n_targets, r.k))
-        return Reliability(
-            best.value,
-            best.single_rater,
-            best.k,
-            best.n_targets,
-            best.rater_ids,
-            excluded_targets=targets - best.n_targets,
-        )
-    if by_panel:
-        largest = by_panel[0]
-        return Reliability(
-            None,
-            None,
-            largest.k,
-            largest.n_targets,
-            largest.rater_ids,
-            excluded_targets=targets - largest.n_targets,
-            reason=largest.reason,
-        )
-    return Reliability(
-        None,
-        None,
-        0,
-        0,
-        excluded_targets=targets,
-        reason="no target rated by the same 2 or more raters",
-    )

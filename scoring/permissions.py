@@ -24,6 +24,12 @@ def can_score_school(user: Any, round: Round, school: School) -> bool:
     return round.phase == RoundPhase.EXPERT_SCORING and has_active_assignment(user, round, school)
 
 
+def can_keep_score_sheet(user: Any, round: Round, school: School) -> bool:
+    """An evaluator's sheet, once begun, stays theirs to read in any phase while the
+    assignment is active; a recusal takes it from them (scoring takes more, see above)."""
+    return has_active_assignment(user, round, school)
+
+
 def can_give_consensus_score(user: Any, round: Round) -> bool:
 
     return round.phase == RoundPhase.CONSOLIDATION and leads_round_group(user, round.pk)
@@ -32,6 +38,22 @@ def can_give_consensus_score(user: Any, round: Round) -> bool:
 def can_give_audit_score(user: Any, round: Round) -> bool:
 
     return is_bureau_admin(user) and round.phase == RoundPhase.CONSOLIDATION
+
+
+def can_revise_audit_score(user: Any) -> bool:
+    """Audit scores change after consolidation (upheld objection, correction): the bureau."""
+    return is_bureau_admin(user)
+
+
+def can_view_consolidation(user: Any, round: Round) -> bool:
+    """The consolidation pages and consensus scores: the round's group leader (whatever
+    the phase, read-only outside consolidation) and the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user) or leads_round_group(user, round.pk)
+
+
+def can_view_audit_scores(user: Any) -> bool:
+    """The audit-score pages: the bureau roles (the admin gives them, the supervisor reads)."""
+    return is_bureau_admin(user) or is_supervisor(user)
 
 
 def can_view_peer_scores(user: Any, round: Round) -> bool:
@@ -53,14 +75,16 @@ def can_view_results(user: Any, result_set: Any, school: School | None = None) -
     return bool(result_set.is_published)
 
 
-def can_view_school_results(user: Any, result_set: Any, school: School) -> bool:
+def can_view_school_results(user: Any, result_set: Any, school: School | int) -> bool:
     """A school's full result (every indicator, self gap, explanations of any number).
 
     The bureau roles see any version; the school's own staff see it once published.
+    ``school`` is the school or its id (a ranking knows only the ids).
     """
     if is_bureau_admin(user) or is_supervisor(user):
         return True
-    return bool(result_set.is_published) and school.pk in school_ids_of(user)
+    school_id = school.pk if isinstance(school, School) else school
+    return bool(result_set.is_published) and school_id in school_ids_of(user)
 
 
 def can_see_evaluator_names(user: Any) -> bool:
@@ -81,6 +105,26 @@ def can_view_score_sheets(user: Any) -> bool:
 def can_write_score_sheets(user: Any) -> bool:
     """Only evaluators open, fill in and submit sheets (their own, per the services)."""
     return is_evaluator(user)
+
+
+def can_view_every_score_sheet(user: Any) -> bool:
+    """Every evaluator's sheets, not only one's own: the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
+
+
+def can_fill_in_self_assessments(user: Any) -> bool:
+    """The role that fills in self-assessments (its own school's only): school staff."""
+    return is_school_staff(user)
+
+
+def can_fill_in_school_self_assessment(user: Any, school: School) -> bool:
+    """The school's own staff fill in its self-assessment (the phase is the service's rule)."""
+    return school.pk in school_ids_of(user)
+
+
+def can_view_every_self_assessment(user: Any) -> bool:
+    """Every school's self-assessment, not only one's own school's: the bureau roles."""
+    return is_bureau_admin(user) or is_supervisor(user)
 
 
 def can_view_self_assessments(user: Any) -> bool:

@@ -22,8 +22,7 @@ from rounds.enums import PHASE_ORDER, RoundPhase
 from rounds.models import Round
 from rounds.permissions import can_manage_rounds, can_monitor_rounds
 from rounds.phases import phase_deadline
-from scoring import engine_inputs, progress
-from scoring import services as scoring_services
+from scoring import engine_inputs, progress, result_sets
 from scoring.permissions import can_compute_results
 
 
@@ -68,7 +67,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         "latest": engine_inputs.result_set_latest(round=round),
         "can_manage": can_manage_rounds(request.user),
         "can_compute": can_compute_results(request.user)
-        and round.phase in scoring_services.COMPUTE_PHASES,
+        and round.phase in result_sets.COMPUTE_PHASES,
     }
     return render_page(request, "rounds/detail.html", context)
 
@@ -145,7 +144,7 @@ def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
 def round_compute(request: HttpRequest, round_id: int) -> HttpResponse:
     round = _round_or_404(round_id)
     try:
-        result_set = scoring_services.round_results_compute(round=round, actor=request.user)
+        result_set = result_sets.round_results_compute(round=round, actor=request.user)
     except DomainError as error:
         messages.error(request, str(error))
         return redirect("rounds:detail", round_id=round.pk)

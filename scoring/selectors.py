@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from core import permissions
+from core.permissions import school_ids_of
 from rounds.enums import AssignmentStatus
 from rounds.models import Assignment, Indicator, Round
 from schools.models import School
@@ -38,7 +38,12 @@ from scoring.models import (
     SelfAssessment,
     SelfScore,
 )
-from scoring.permissions import can_view_unpublished_results
+from scoring.permissions import (
+    can_view_every_score_sheet,
+    can_view_every_self_assessment,
+    can_view_score_sheets,
+    can_view_unpublished_results,
+)
 
 # ------------------------------------------------------- score sheet pages
 # Reads behind the score pages (evaluator, school self-assessment, consensus,
@@ -400,9 +405,9 @@ def score_sheets_visible_to(*, user: Any) -> QuerySet[ScoreSheet]:
         )
         .order_by("-round__cycle_start", "round_id", "school__code", "evaluator_id")
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_view_every_score_sheet(user):
         return sheets
-    if permissions.is_evaluator(user):
+    if can_view_score_sheets(user):
         return sheets.filter(evaluator_id=user.pk)
     return sheets.none()
 
@@ -427,9 +432,9 @@ def self_assessments_visible_to(*, user: Any) -> QuerySet[SelfAssessment]:
         )
         .order_by("-round__cycle_start", "round_id", "school__code")
     )
-    if permissions.is_bureau_admin(user) or permissions.is_supervisor(user):
+    if can_view_every_self_assessment(user):
         return assessments
-    return assessments.filter(school_id__in=permissions.school_ids_of(user))
+    return assessments.filter(school_id__in=school_ids_of(user))
 
 
 def result_sets_visible_to(*, user: Any) -> QuerySet[ResultSet]:

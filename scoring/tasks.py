@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from scoring.models import ResultSet
-from scoring.services import result_set_statistics_compute
+from scoring.result_sets import result_set_statistics_compute
 
 
 @shared_task(name="scoring.result_set_statistics", acks_late=True, max_retries=2)

@@ -29,20 +29,22 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import permissions
+from core.permissions import school_ids_of
 from core.views import render_fragment_or_page, render_page, signed_in
 from rounds import selectors as round_selectors
 from rounds.enums import Grade
 from rounds.models import Indicator, Round
-from scoring import engine, presenter, selectors, services
+from scoring import engine, presenter, result_sets, selectors
 from scoring.charts import bar_chart, radar_chart
 from scoring.models import ResultRow, ResultSet
 from scoring.permissions import (
     can_compute_results,
     can_publish_results,
     can_see_evaluator_names,
+    can_view_consistency_statistics,
     can_view_results,
     can_view_school_results,
+    can_view_unpublished_results,
 )
 
 # Radars are drawn inline for rounds of up to this many schools (about 11 ms each);
@@ -73,10 +75,6 @@ METHODS = {
 # ------------------------------------------------------------------ helpers
 
 
-def _bureau(user: Any) -> bool:
-    return permissions.is_bureau_admin(user) or permissions.is_supervisor(user)
-
-
 def explain_url(row_id: int, code: str | None = None) -> str:
     url = reverse("scoring:explain", args=(row_id,))
     return f"{url}?{urlencode({'code': code})}" if code else url
@@ -96,7 +94,9 @@ def _chosen_result_set(request: HttpRequest, round: Round) -> tuple[ResultSet | 
     published ones only. An unknown or hidden version is a 404.
     """
     versions = list(
-        selectors.result_sets_of_round(round=round, published_only=not _bureau(request.user))
+        selectors.result_sets_of_round(
+            round=round, published_only=not can_view_unpublished_results(request.user)
+        )
     )
     requested = request.GET.get("version")
     if requested:
@@ -143,7 +143,7 @@ def _flags(
 def results_index(request: HttpRequest) -> HttpResponse:
     """Published rankings for everybody; the latest version of every round for the bureau."""
     context: dict[str, Any] = {"published": list(selectors.result_sets_published())}
-    if _bureau(request.user):
+    if can_view_unpublished_results(request.user):
         context["latest"] = list(selectors.result_sets_latest_per_round())
     return render_page(request, "results/index.html", context)
 
@@ -154,28 +154,28 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
     user = request.user
     chosen, versions = _chosen_result_set(request, round)
     if chosen is None:
-        if not _bureau(user):
+        if not can_view_unpublished_results(user):
             raise Http404
         context = {
             "round": round,
             "result_set": None,
-            "can_compute": can_compute_results(user) and round.phase in services.COMPUTE_PHASES,
+            "can_compute": can_compute_results(user) and round.phase in result_sets.COMPUTE_PHASES,
         }
         return render_page(request, "results/round.html", context)
     if not can_view_results(user, chosen):
         raise Http404
     result_set = _full_result_set(chosen)
-    bureau = _bureau(user)
     indicators = selectors.framework_indicators_by_code(framework_id=round.framework_id)
+    can_view_details = can_view_consistency_statistics(user)
     presented = presenter.result_set_present(result_set=result_set)
     dimensions = presented.dimensions
     schools = presented.schools
-    own_schools = permissions.school_ids_of(user)
+    own_schools = school_ids_of(user)
     radars_inline = len(schools) <= RADAR_INLINE_LIMIT
 
     ranking = []
     for school in schools:
-        may_open = bureau or school.school_id in own_schools
+        may_open = can_view_school_results(user, chosen, school.school_id)
         ranking.append(
             {
                 "school": school,
@@ -210,7 +210,7 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         "round": round,
         "result_set": result_set,
         "versions": versions,
-        "bureau": bureau,
+        "can_view_details": can_view_details,
         "method_label": METHODS.get(result_set.consolidation_method),
         "radars_inline": radars_inline,
         "dimensions": dimensions,
@@ -227,9 +227,9 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         if schools
         else "",
         "can_publish": can_publish_results(user) and not result_set.is_published,
-        "can_compute": can_compute_results(user) and round.phase in services.COMPUTE_PHASES,
+        "can_compute": can_compute_results(user) and round.phase in result_sets.COMPUTE_PHASES,
     }
-    if bureau:
+    if can_view_details:
         context.update(_bureau_details(result_set, schools, indicators))
     return render_page(request, "results/round.html", context)
 
@@ -357,7 +357,7 @@ def school_result(request: HttpRequest, round_id: int, school_id: int) -> HttpRe
     context = {
         "round": round,
         "result_set": chosen,
-        "versions": [rs for rs in versions if _bureau(request.user)],
+        "versions": [rs for rs in versions if can_view_unpublished_results(request.user)],
         "row": row,
         "school": presented,
         "school_name": presented.school_name,

@@ -237,13 +237,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
 # fmt: on
 
 # (url name, method, identity): why the status the view gives today is wrong.
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    ("api:score-sheet-list", "POST", "recused_evaluator"): (
-        "opening a score sheet answers 200 to an evaluator recused from the school when a "
-        "sheet begun before the recusal exists: scoring.services.score_sheet_open returns an "
-        "existing sheet before _check_can_score (writes are refused later, 403 not_assigned)"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 SKIPPED_NAMESPACES = {"admin"}
 
