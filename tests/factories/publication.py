@@ -150,7 +150,13 @@ def published_round(
 ) -> Noticed:
     """``noticed_round`` published after its notice (at ``at``, else just after it ended);
     the unqualified school has its rectification."""
-    noticed = noticed_round(admin=admin, schools=schools, seed=seed)
+    return publish_noticed(
+        noticed_round(admin=admin, schools=schools, seed=seed), admin=admin, at=at
+    )
+
+
+def publish_noticed(noticed: Noticed, *, admin: Any, at: dt.datetime | None = None) -> Noticed:
+    """Publish the set under notice at ``at`` (after the notice ended; else just after)."""
     moment = at or after_notice(noticed)
     assert after_notice(noticed) <= moment
     with time_machine.travel(moment, tick=False):
