@@ -42,6 +42,7 @@ from scoring.models import (
     SelfAssessment,
     SelfScore,
 )
+from tests.factories import round_to_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -643,7 +644,7 @@ def test_an_audit_score_outside_the_points_range_is_refused(admin_client, admin_
     school = make_school(1)
     framework = make_valid_framework()
     round = make_round(framework, [school])
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
+    round_to_phase(round, RoundPhase.CONSOLIDATION)
     leaf = framework.indicators.get(code="A1.1")
     assert admin_client.get(admin_url(AuditScore, "add")).status_code == 403
     refused = admin_client.post(

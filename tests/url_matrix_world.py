@@ -60,7 +60,7 @@ from rounds.services import conflict_record
 from schools.models import School, StaffMembership
 from scoring import services
 from scoring.models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
-from tests.factories import SchoolFactory, UserFactory, make_framework, make_round
+from tests.factories import SchoolFactory, UserFactory, make_framework, make_round, round_to_phase
 from tests.factories.publication import OBJECTOR, PDF, after_notice, upload
 from tests.reports.helpers import score_round
 
@@ -157,8 +157,7 @@ def _group(round: Round, users: dict[str, Any], a: School, b: School) -> GroupMe
 
 
 def _set_phase(round: Round, phase: str) -> None:
-    Round.objects.filter(pk=round.pk).update(phase=phase)
-    round.refresh_from_db()
+    round_to_phase(round, phase)
 
 
 def build_world() -> World:

@@ -7,7 +7,6 @@ leader's assigned school; ``other_school`` (B) belongs to nobody in particular.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,15 +16,17 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from core.enums import Role
-from rounds.enums import AssignmentStatus, FrameworkStatus, RoundPhase
+from rounds.enums import RoundPhase
 from rounds.models import Assignment, Evidence, Framework, Round
 from rounds.selectors import framework_leaves
 from schools.models import School, StaffMembership
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import ResultSet, ScoreSheet, SelfAssessment, SelfScore
-from tests.factories import UserFactory, make_round
-from tests.factories.scoring import scored_round
+from tests.factories import make_round, role_user, round_to_phase
+from tests.factories.publication import publish_after_notice
+from tests.factories.rounds import assign, evidence_row
+from tests.factories.scoring import computed, scored_round
 
 ROLES = ("anonymous", "bureau_admin", "supervisor", "group_leader", "evaluator", "school_staff")
 
@@ -47,7 +48,7 @@ class World:
     framework: Framework
     school: School  # A: the staff user's school; evaluator and leader assigned to it
     other_school: School  # B
-    published: Round  # public notice; v1 published, v2 computed and unpublished
+    published: Round  # v1 published after its public notice; v2 computed, unpublished
     published_v1: ResultSet
     unpublished_v2: ResultSet
     scoring: Round  # expert scoring
@@ -67,21 +68,6 @@ class World:
         return Client(headers={"Authorization": f"Token {self.tokens[role]}"})
 
 
-def _evidence(*, round: Round, school: School, indicator: Any, user: Any, name: str) -> Evidence:
-    digest = hashlib.sha256(f"{school.pk}/{name}".encode()).hexdigest()
-    return Evidence.objects.create(
-        school=school,
-        round=round,
-        indicator=indicator,
-        file=f"evidence/{round.pk}/{school.pk}/{digest}",
-        original_name=name,
-        content_type="application/pdf",
-        size=1234,
-        sha256=digest,
-        uploaded_by=user,
-    )
-
-
 def _fill_sheet(sheet: ScoreSheet, actor: Any, leaves: list) -> None:
     for leaf in leaves:
         services.score_set(sheet=sheet, actor=actor, indicator=leaf.code, points=leaf.max_points)
@@ -91,39 +77,33 @@ def build_world(bureau_admin: Any) -> World:
     users = {
         "anonymous": None,
         "bureau_admin": bureau_admin,
-        "supervisor": UserFactory(username="supervisor", roles=[Role.SUPERVISOR]),
-        "group_leader": UserFactory(username="leader", roles=[Role.GROUP_LEADER]),
-        "evaluator": UserFactory(username="evaluator", roles=[Role.EVALUATOR]),
-        "school_staff": UserFactory(username="staff", roles=[Role.SCHOOL_STAFF]),
+        "supervisor": role_user(Role.SUPERVISOR, "supervisor"),
+        "group_leader": role_user(Role.GROUP_LEADER, "leader"),
+        "evaluator": role_user(Role.EVALUATOR, "evaluator"),
+        "school_staff": role_user(Role.SCHOOL_STAFF, "staff"),
     }
     tokens = {role: Token.objects.create(user=user).key for role, user in users.items() if user}
 
-    published = scored_round(schools=2, evaluators=2)
+    # scored_round leaves the draft through the service, which freezes the framework.
+    published = scored_round(schools=2, evaluators=2, actor=bureau_admin)
     framework = published.framework
-    Framework.objects.filter(pk=framework.pk).update(status=FrameworkStatus.FROZEN)
     school, other_school = list(published.schools.order_by("code"))
     StaffMembership.objects.create(user=users["school_staff"], school=school)
 
-    v1 = services.round_results_compute(round=published, actor=bureau_admin)
-    Round.objects.filter(pk=published.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
+    v1 = computed(published, bureau_admin)
+    publish_after_notice(v1, actor=bureau_admin)
     published.refresh_from_db()
-    services.result_set_publish(result_set=v1, actor=bureau_admin)
-    v2 = services.round_results_compute(round=published, actor=bureau_admin)
+    v2 = computed(published, bureau_admin)
     v1.refresh_from_db()
 
-    scoring = make_round(framework=framework, schools=[school, other_school])
-    Round.objects.filter(pk=scoring.pk).update(phase=RoundPhase.EXPERT_SCORING)
-    scoring.refresh_from_db()
-    assignment = Assignment.objects.create(
-        round=scoring, school=school, evaluator=users["evaluator"]
+    scoring = round_to_phase(
+        make_round(framework=framework, schools=[school, other_school]),
+        RoundPhase.EXPERT_SCORING,
+        actor=bureau_admin,
     )
-    Assignment.objects.create(round=scoring, school=other_school, evaluator=users["evaluator"])
-    Assignment.objects.create(
-        round=scoring,
-        school=school,
-        evaluator=users["group_leader"],
-        status=AssignmentStatus.ACTIVE,
-    )
+    assignment = assign(scoring, school, users["evaluator"])
+    assign(scoring, other_school, users["evaluator"])
+    assign(scoring, school, users["group_leader"])
     leaves = list(framework_leaves(framework=framework))
     sheet = services.score_sheet_open(round=scoring, school=school, actor=users["evaluator"])
     _fill_sheet(sheet, users["evaluator"], leaves)
@@ -155,10 +135,10 @@ def build_world(bureau_admin: Any) -> World:
         )
         self_assessments.append(assessment)
 
-    evidence = _evidence(
+    evidence = evidence_row(
         round=scoring, school=school, indicator=leaves[0], user=users["school_staff"], name="a.pdf"
     )
-    other_evidence = _evidence(
+    other_evidence = evidence_row(
         round=scoring, school=other_school, indicator=leaves[0], user=bureau_admin, name="b.pdf"
     )
     return World(

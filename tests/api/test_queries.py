@@ -17,13 +17,14 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from rounds.enums import RoundPhase
-from rounds.models import Assignment, Evidence, PhaseWindow, Round
+from rounds.models import Assignment, Evidence, Round
 from schools.models import StaffMembership
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet, SelfAssessment, SelfScore
 from tests.api.conftest import World
-from tests.factories import SchoolFactory, make_framework, make_round
+from tests.factories import SchoolFactory, make_framework, make_round, round_to_phase
+from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import scored_round
 
 pytestmark = pytest.mark.django_db
@@ -57,12 +58,9 @@ def grow_frameworks(world: World) -> None:
 def grow_rounds(world: World) -> None:
     for _ in range(3):
         round = make_round(framework=world.framework, schools=[world.school, world.other_school])
-        Round.objects.filter(pk=round.pk).update(phase=RoundPhase.SELF_ASSESSMENT)
-        PhaseWindow.objects.create(
-            round=round,
-            phase=RoundPhase.SELF_ASSESSMENT,
-            starts_on=timezone.localdate(),
-            ends_on=timezone.localdate(),
+        today = timezone.localdate()
+        round_to_phase(
+            round, RoundPhase.SELF_ASSESSMENT, windows={RoundPhase.SELF_ASSESSMENT: (today, today)}
         )
 
 
@@ -184,8 +182,7 @@ def test_framework_tree_query_count_does_not_grow_with_the_tree(world):
 def published(schools: int, actor) -> Round:  # noqa: ANN001
     round = scored_round(schools=schools, evaluators=3)
     result_set = services.round_results_compute(round=round, actor=actor)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
-    services.result_set_publish(result_set=result_set, actor=actor)
+    publish_after_notice(result_set, actor=actor)
     return round
 
 

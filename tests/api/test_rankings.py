@@ -16,6 +16,7 @@ from scoring import services
 from scoring.models import ResultRow
 from scoring.presenter import GRADE_ZH
 from scoring.serializers import GROUP_LABELS, KIND_LABELS
+from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import scored_round
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +28,6 @@ TRAILING = ["未通过的否决项", "排名说明", "评分完整"]
 @pytest.fixture
 def ranked(bureau_admin):  # noqa: ANN001, ANN201
     """A published round of 12 schools, a third of them public."""
-    from rounds.enums import RoundPhase
-    from rounds.models import Round
     from schools.models import School
 
     round = scored_round(schools=12, evaluators=3)
@@ -38,8 +37,7 @@ def ranked(bureau_admin):  # noqa: ANN001, ANN201
             kind=SchoolKind.PUBLIC_TECHNICIAN_COLLEGE, ranking_group=RankingGroup.PUBLIC
         )
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
-    services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    publish_after_notice(result_set, actor=bureau_admin)
     return round
 
 
@@ -218,11 +216,8 @@ def test_text_cells_cannot_become_formulas(client, bureau_admin):
     round = scored_round(schools=2, evaluators=1)
     School.objects.filter(pk=round.schools.order_by("code")[0].pk).update(name_zh="=HYPERLINK(1)")
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
-    from rounds.enums import RoundPhase
-    from rounds.models import Round
 
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
-    services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    publish_after_notice(result_set, actor=bureau_admin)
     text = get(client, round, format="csv").content.decode("utf-8")
     assert "'=HYPERLINK(1)" in text
     sheet = load_workbook(io.BytesIO(get(client, round, format="xlsx").content)).active

@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from core.models import AuditEvent
 from rounds.enums import RoundPhase
-from rounds.models import Round
 from scoring import services
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet
+from tests.factories import round_to_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,7 @@ def test_writing_a_locked_sheet_answers_409_and_changes_nothing(world):
 
 
 def test_scoring_after_the_phase_answers_409(world):
-    Round.objects.filter(pk=world.scoring.pk).update(phase=RoundPhase.CONSOLIDATION)
+    round_to_phase(world.scoring, RoundPhase.CONSOLIDATION)
     before = snapshot(world.sheet)
     response = put_score(world, world.leaves[0].code, {"points": "1", "deduction_reason": "缺"})
     assert (response.status_code, error(response)["code"]) == (409, "phase_closed")

@@ -1,4 +1,7 @@
-"""Rounds under public notice, objections and published results, for issue 7's tests.
+"""Rounds under public notice, objections, and results published after their notice.
+
+Results are published only through ``publication.services`` after a public notice
+(``publish_after_notice``), never straight from a computed set.
 
 ``noticed_round`` computes a scored round whose first school (by code) fails its
 veto item (an audit score of 0 on A1.1) and every other school passes it (full
@@ -12,7 +15,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import Group
+import time_machine
 from django.utils import timezone
 
 from core.enums import Role
@@ -23,7 +26,9 @@ from rounds.models import Round
 from schools.models import School
 from scoring import services
 from scoring.models import AuditScore, ResultSet
-from tests.factories import StaffMembershipFactory, UserFactory
+from tests.factories.core import UserFactory, add_roles
+from tests.factories.rounds import group_evaluators, group_leader
+from tests.factories.schools import staff_of
 from tests.factories.scoring import leaf, scored_round
 
 # A valid citizen identity number (the check character is right) and a phone.
@@ -112,22 +117,10 @@ def role_users(round: Round, school: School) -> dict[str, Any]:
     leads it); ``school_staff`` works for ``school``; ``other_staff`` for
     another school.
     """
-    from rounds.enums import GroupRole
-    from rounds.models import GroupMember
-
-    leader = GroupMember.objects.get(group__round=round, role=GroupRole.LEADER).user
-    evaluator = (
-        GroupMember.objects.filter(group__round=round, role=GroupRole.EVALUATOR)
-        .order_by("id")
-        .first()
-        .user
-    )
-    leader.groups.add(Group.objects.get(name=Role.GROUP_LEADER))
-    evaluator.groups.add(Group.objects.get(name=Role.EVALUATOR))
-    staff = UserFactory(username=f"staff-{round.pk}", roles=[Role.SCHOOL_STAFF])
-    StaffMembershipFactory(user=staff, school=school)
-    other_staff = UserFactory(username=f"other-staff-{round.pk}", roles=[Role.SCHOOL_STAFF])
-    StaffMembershipFactory(user=other_staff)
+    leader = add_roles(group_leader(round), Role.GROUP_LEADER)
+    evaluator = add_roles(group_evaluators(round)[0], Role.EVALUATOR)
+    staff = staff_of(school, f"staff-{round.pk}")
+    other_staff = staff_of(None, f"other-staff-{round.pk}")
     return {
         "anonymous": None,
         "supervisor": UserFactory(username=f"supervisor-{round.pk}", roles=[Role.SUPERVISOR]),
@@ -136,6 +129,41 @@ def role_users(round: Round, school: School) -> dict[str, Any]:
         "school_staff": staff,
         "other_staff": other_staff,
     }
+
+
+def publish_after_notice(result_set: ResultSet, *, actor: Any, days: int = 7) -> ResultSet:
+    """Publish ``result_set`` the way the bureau does: a public notice of ``days`` days
+    (opened that long ago, so it has ended), then ``result_set_publish_checked``, which
+    moves the round to published and opens the rectifications of unqualified schools.
+
+    The round must be in consolidation (or public notice without a running notice).
+    """
+    with time_machine.travel(timezone.now() - dt.timedelta(days=days, minutes=1), tick=False):
+        publication.notice_open(result_set=result_set, actor=actor, days=days)
+    published = publication.result_set_publish_checked(result_set=result_set, actor=actor)
+    result_set.refresh_from_db()
+    return published
+
+
+def published_round(
+    *, admin: Any, schools: int = 3, seed: int = 7, at: dt.datetime | None = None
+) -> Noticed:
+    """``noticed_round`` published after its notice (at ``at``, else just after it ended);
+    the unqualified school has its rectification."""
+    return publish_noticed(
+        noticed_round(admin=admin, schools=schools, seed=seed), admin=admin, at=at
+    )
+
+
+def publish_noticed(noticed: Noticed, *, admin: Any, at: dt.datetime | None = None) -> Noticed:
+    """Publish the set under notice at ``at`` (after the notice ended; else just after)."""
+    moment = at or after_notice(noticed)
+    assert after_notice(noticed) <= moment
+    with time_machine.travel(moment, tick=False):
+        publication.result_set_publish_checked(result_set=noticed.result_set, actor=admin)
+    noticed.round.refresh_from_db()
+    noticed.result_set.refresh_from_db()
+    return noticed
 
 
 def now() -> dt.datetime:

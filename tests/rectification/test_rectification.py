@@ -12,12 +12,13 @@ import time_machine
 from core.enums import Role
 from core.errors import DomainError
 from core.models import AuditEvent
-from publication import services as publication
 from rectification import services
 from rectification.enums import EscalationReason, RectificationItemKind, RectificationStatus
 from rectification.models import Rectification
-from tests.factories import StaffMembershipFactory, UserFactory
-from tests.factories.publication import PDF, after_notice, noticed_round, upload
+from tests.factories import StaffMembershipFactory, UserFactory, add_roles, staff_of
+from tests.factories.publication import PDF, after_notice, noticed_round, publish_noticed, upload
+from tests.factories.rectification import rectification_of
+from tests.factories.rounds import group_leader
 from xm_eval.tasks import rectifications_escalate_overdue
 
 pytestmark = pytest.mark.django_db
@@ -36,19 +37,11 @@ def world(bureau_admin):  # noqa: ANN001, ANN201
     """A round published on PUBLISHED_AT with one unqualified school, its staff and leader."""
     with time_machine.travel(PUBLISHED_AT - dt.timedelta(days=8), tick=False):
         noticed = noticed_round(admin=bureau_admin)
-    with time_machine.travel(PUBLISHED_AT, tick=False):
-        assert after_notice(noticed) < PUBLISHED_AT
-        publication.result_set_publish_checked(result_set=noticed.result_set, actor=bureau_admin)
-    staff = UserFactory(username="school-staff", roles=[Role.SCHOOL_STAFF])
-    StaffMembershipFactory(user=staff, school=noticed.unqualified)
-    from django.contrib.auth.models import Group
-
-    from rounds.enums import GroupRole
-    from rounds.models import GroupMember
-
-    leader = GroupMember.objects.get(group__round=noticed.round, role=GroupRole.LEADER).user
-    leader.groups.add(Group.objects.get(name=Role.GROUP_LEADER))
-    rectification = Rectification.objects.get(round=noticed.round, school=noticed.unqualified)
+    assert after_notice(noticed) < PUBLISHED_AT
+    publish_noticed(noticed, admin=bureau_admin, at=PUBLISHED_AT)
+    staff = staff_of(noticed.unqualified, "school-staff")
+    leader = add_roles(group_leader(noticed.round), Role.GROUP_LEADER)
+    rectification = rectification_of(noticed.round, noticed.unqualified)
     return {"noticed": noticed, "staff": staff, "leader": leader, "rectification": rectification}
 
 

@@ -9,19 +9,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from publication import services as publication
 from rectification import services
 from rectification.enums import RectificationItemKind, RectificationStatus
 from rectification.models import Rectification, RectificationItem
 from tests.factories import SchoolFactory
-from tests.factories.publication import PDF, after_notice, noticed_round, role_users, upload
+from tests.factories.publication import PDF, role_users, upload
+from tests.factories.rectification import rectified_round
 
 pytestmark = pytest.mark.django_db
 
@@ -59,10 +58,7 @@ class World:
 
 
 def build_world(bureau_admin: Any, *, schools: int = 2) -> World:
-    noticed = noticed_round(admin=bureau_admin, schools=schools)
-    with time_machine.travel(after_notice(noticed), tick=False):
-        publication.result_set_publish_checked(result_set=noticed.result_set, actor=bureau_admin)
-    rectification = Rectification.objects.get(round=noticed.round, school=noticed.unqualified)
+    noticed, rectification = rectified_round(admin=bureau_admin, schools=schools)
     users = role_users(noticed.round, noticed.unqualified)
     users["bureau_admin"] = bureau_admin
     return World(rectification, users)

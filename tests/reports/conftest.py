@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from core.enums import Role
-from rounds.enums import AssignmentStatus, GroupRole
+from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, EvaluationGroup, GroupMember, Round
 from schools.models import StaffMembership
 from tests.factories import SchoolFactory, UserFactory, make_round
@@ -100,7 +100,7 @@ def pdf_pages(path: Path) -> int:
 class SmallRound:
     """Three schools (one public), five evaluators, scored, computed (not published)."""
 
-    def __init__(self, *, publish: bool) -> None:
+    def __init__(self, *, publish: bool, phase: str = RoundPhase.CONSOLIDATION) -> None:
         self.admin = UserFactory(username="bureau", roles=[Role.BUREAU_ADMIN], is_staff=True)
         self.supervisor = UserFactory(username="watch", roles=[Role.SUPERVISOR])
         self.schools = [SchoolFactory(), SchoolFactory(), SchoolFactory(ranking_group="public")]
@@ -132,8 +132,11 @@ class SmallRound:
             StaffMembership.objects.create(user=user, school=school)
             self.staff.append(user)
         # schools[1] fails its veto item: unqualified whatever its total
-        score_round(self.round, veto_zero={self.schools[1].code: "A1.1"})
-        self.result_set = compute_and_publish(self.round, actor=self.admin, publish=publish)
+        score_round(self.round, veto_zero={self.schools[1].code: "A1.1"}, phase=phase)
+        if phase == RoundPhase.EXPERT_SCORING:
+            self.result_set = None  # nothing to compute before consolidation
+        else:
+            self.result_set = compute_and_publish(self.round, actor=self.admin, publish=publish)
         self.round.refresh_from_db()
 
 
@@ -145,6 +148,12 @@ def small_round(db):  # noqa: ANN001, ANN201
 @pytest.fixture
 def unpublished_round(db):  # noqa: ANN001, ANN201
     return SmallRound(publish=False)
+
+
+@pytest.fixture
+def expert_scoring_round(db):  # noqa: ANN001, ANN201
+    """The small round left in expert scoring (its sheets submitted, nothing computed)."""
+    return SmallRound(publish=False, phase=RoundPhase.EXPERT_SCORING)
 
 
 @pytest.fixture

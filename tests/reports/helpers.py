@@ -13,14 +13,14 @@ from reports.models import GroupOpinion
 from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, Round
 from rounds.selectors import framework_leaves
-from rounds.services import round_phase_advance
 from scoring.enums import SheetStatus
 from scoring.models import ResultSet, Score, ScoreSheet, SelfAssessment, SelfScore
 from scoring.services import (
-    result_set_publish,
     result_set_statistics_compute,
     round_results_compute,
 )
+from tests.factories import round_to_phase
+from tests.factories.publication import publish_after_notice
 
 REASONS = (
     "佐证材料不完整，缺近三年记录",
@@ -42,9 +42,11 @@ def score_round(
     qualities: dict[str, float] | None = None,
     veto_zero: dict[str, str] | None = None,
     seed: int = 2025,
+    phase: str = RoundPhase.CONSOLIDATION,
 ) -> None:
     """Self-assess, score (submitted sheets of every active assignment) and reach
-    consolidation. ``qualities`` maps school codes to a share of full points
+    ``phase`` (consolidation unless told; expert scoring at the earliest), moving the
+    round through ``round_phase_advance``. ``qualities`` maps school codes to a share of full points
     (default 0.9); ``veto_zero`` maps a school code to a leaf code scored 0."""
     rng = random.Random(seed)
     qualities = qualities or {}
@@ -66,8 +68,7 @@ def score_round(
         for assessment, s in zip(assessments, schools, strict=True)
         for leaf in leaves
     )
-    round.phase = RoundPhase.EXPERT_SCORING
-    Round.objects.filter(pk=round.pk).update(phase=round.phase)
+    round_to_phase(round, RoundPhase.EXPERT_SCORING)
     assignments = list(
         Assignment.objects.filter(round=round, status=AssignmentStatus.ACTIVE).select_related(
             "school"
@@ -103,12 +104,12 @@ def score_round(
                 )
             )
     Score.objects.bulk_create(scores, batch_size=5000)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
-    round.refresh_from_db()
+    round_to_phase(round, phase)
 
 
 def compute_and_publish(round: Round, *, actor=None, publish: bool = True) -> ResultSet:  # noqa: ANN001
-    """Compute (with statistics), write the group's opinions, and publish."""
+    """Compute (with statistics), write the group's opinions, and publish after a public
+    notice (``publish_after_notice``): the round ends published."""
     if actor is None:
         actor = get_user_model().objects.filter(groups__name=Role.BUREAU_ADMIN).first()
     for school in round.schools.order_by("code"):
@@ -124,7 +125,6 @@ def compute_and_publish(round: Round, *, actor=None, publish: bool = True) -> Re
     result_set = round_results_compute(round=round, actor=actor)
     result_set_statistics_compute(result_set=result_set)
     if publish:
-        round = round_phase_advance(round=round, actor=actor)  # public notice
-        result_set = result_set_publish(result_set=result_set, actor=actor)
+        result_set = publish_after_notice(result_set, actor=actor)
     result_set.refresh_from_db()
     return result_set

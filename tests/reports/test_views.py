@@ -225,11 +225,8 @@ def test_framework_import_page(client, small_round):
     assert "not an Excel workbook" in response.content.decode()
 
 
-def test_offline_workbook_download_needs_an_assignment(client, small_round):
-    from rounds.enums import RoundPhase
-    from rounds.models import Round
-
-    Round.objects.filter(pk=small_round.round.pk).update(phase=RoundPhase.EXPERT_SCORING)
+def test_offline_workbook_download_needs_an_assignment(client, expert_scoring_round):
+    small_round = expert_scoring_round
     url = reverse("reports:score_workbook", args=(small_round.round.pk, small_round.schools[0].pk))
     client.force_login(small_round.staff[0])
     assert client.get(url).status_code == 404
@@ -247,12 +244,10 @@ def test_offline_workbook_download_needs_an_assignment(client, small_round):
     )
 
 
-def test_group_opinion_page(client, small_round):
+def test_group_opinion_page(client, unpublished_round):
     from reports.models import GroupOpinion
-    from rounds.enums import RoundPhase
-    from rounds.models import Round
 
-    Round.objects.filter(pk=small_round.round.pk).update(phase=RoundPhase.CONSOLIDATION)
+    small_round = unpublished_round  # in consolidation
     url = reverse("reports:group_opinion", args=(small_round.round.pk, small_round.schools[0].pk))
     client.force_login(small_round.experts[1])
     assert client.get(url).status_code == 404

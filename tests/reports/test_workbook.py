@@ -17,8 +17,6 @@ from reports.workbook import (
     score_workbook_export,
     score_workbook_import,
 )
-from rounds.enums import RoundPhase
-from rounds.models import Round
 from scoring.enums import SheetStatus
 from scoring.models import Score, ScoreSheet
 
@@ -26,10 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def scoring_round(small_round):
-    """The small round back in expert scoring with expert 1's sheets as drafts."""
-    Round.objects.filter(pk=small_round.round.pk).update(phase=RoundPhase.EXPERT_SCORING)
-    small_round.round.refresh_from_db()
+def scoring_round(expert_scoring_round):
+    """The small round in expert scoring with expert 1's sheets as drafts."""
+    small_round = expert_scoring_round
     ScoreSheet.objects.filter(round=small_round.round, evaluator=small_round.experts[1]).update(
         status=SheetStatus.DRAFT, submitted_at=None
     )

@@ -35,7 +35,7 @@ from tests.admin_helpers import (
     inline_rows,
     last_sequence,
 )
-from tests.factories import SchoolFactory, UserFactory, make_framework, make_round
+from tests.factories import SchoolFactory, UserFactory, make_framework, make_round, round_to_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +180,8 @@ def test_a_frozen_framework_refuses_change_and_delete(admin_client):
 def test_a_framework_under_an_open_round_is_locked_even_if_not_marked_frozen(admin_client):
     # A round moved past draft without the service (older data) still locks its framework.
     round = make_round(schools=[SchoolFactory()])
+    # Deliberately not through round_phase_advance, which would freeze the framework: the
+    # state of older data that this test is about.
     Round.objects.filter(pk=round.pk).update(phase=RoundPhase.EXPERT_SCORING)
     framework = round.framework
     assert not framework.is_frozen
@@ -413,8 +415,7 @@ def test_phase_dates_of_an_open_round_change_on_the_record(admin_client):
 
 
 def test_a_closed_round_is_read_only(admin_client):
-    round = make_round(schools=[SchoolFactory()])
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CLOSED)
+    round = round_to_phase(make_round(schools=[SchoolFactory()]), RoundPhase.CLOSED)
     url = admin_url(Round, "change", round.pk)
     start = last_sequence()
 
@@ -628,8 +629,7 @@ def test_phase_dates_outside_the_framework_are_refused_by_the_services_rule(admi
 
 
 def test_a_closed_rounds_phase_dates_are_refused_by_the_service(bureau_admin):
-    round = make_round(schools=[SchoolFactory()])
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CLOSED)
+    round = round_to_phase(make_round(schools=[SchoolFactory()]), RoundPhase.CLOSED)
     start = last_sequence()
     with pytest.raises(DomainError) as error:
         services.round_phase_window_set(

@@ -15,7 +15,7 @@ from rounds.enums import AssignmentStatus, GroupRole, RoundPhase
 from rounds.models import Assignment, GroupMember, Round
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet
-from tests.factories import SchoolFactory, UserFactory, make_round
+from tests.factories import SchoolFactory, UserFactory, make_round, round_to_phase
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def group(bureau_admin) -> tuple[Round, list[Any], GroupMember, GroupMember]:
 
 
 def set_phase(round: Round, phase: str) -> None:
-    Round.objects.filter(pk=round.pk).update(phase=phase)
+    round_to_phase(round, phase)
 
 
 def removal_events() -> list[AuditEvent]:

@@ -26,6 +26,7 @@ from tests.factories import (
     UserFactory,
     make_framework,
     make_round,
+    round_to_phase,
     small_tree,
 )
 from tests.factories.scoring import scored_round
@@ -448,7 +449,7 @@ def test_a_refused_removal_is_shown_in_the_members_row_and_changes_nothing(
 
 def test_the_group_can_no_longer_lose_members_from_consolidation_on(admin_client, bureau_admin):
     round, _schools, (_leader, affiliated, _declared) = round_with_group(bureau_admin)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
+    round_to_phase(round, RoundPhase.CONSOLIDATION)
     html = admin_client.get(reverse("rounds:group", args=(round.pk,))).content.decode()
     assert 'class="remove-member"' not in html
     assert "Members can leave the evaluation group only until expert scoring ends." in html
@@ -540,7 +541,7 @@ def test_a_school_out_of_scope_or_a_stranger_is_not_a_choice(admin_client, burea
 
 def test_assignments_cannot_change_once_results_are_published(admin_client, bureau_admin):
     round, schools, (leader, _affiliated, _declared) = round_with_group(bureau_admin)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLISHED)
+    round_to_phase(round, RoundPhase.PUBLISHED)
     url = reverse("rounds:assignments", args=(round.pk,))
     html = admin_client.get(url).content.decode()
     assert 'class="assign"' not in html

@@ -19,6 +19,7 @@ from rounds.models import Round
 from scoring import services
 from scoring.models import AuditScore, ResultRow, ResultSet
 from tests.factories import StaffMembershipFactory, UserFactory, make_framework
+from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import leaf, scored_round
 
 pytestmark = pytest.mark.django_db
@@ -171,8 +172,7 @@ def test_an_audit_score_and_a_failed_veto_are_explained(bureau_admin):
 def test_others_see_published_totals_with_anonymous_evaluators(bureau_admin):
     round = scored_round(schools=2)
     result_set = services.round_results_compute(round=round, actor=bureau_admin)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
-    services.result_set_publish(result_set=result_set, actor=bureau_admin)
+    publish_after_notice(result_set, actor=bureau_admin)
     row = first_row(result_set)
     staff = StaffMembershipFactory(school=row.school, user__roles=[Role.SCHOOL_STAFF]).user
     html = signed_in(staff).get(explain_url(row, "A1.2")).content.decode()

@@ -14,7 +14,7 @@ import time_machine
 from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import services
-from tests.factories import SchoolFactory, make_framework, make_round
+from tests.factories import SchoolFactory, make_framework, make_round, round_to_phase
 from tests.supervision.builders import People, make_people
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,8 +32,7 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def set_phase(round: Round, phase: str) -> None:
-    Round.objects.filter(pk=round.pk).update(phase=phase)
-    round.refresh_from_db()
+    round_to_phase(round, phase)
 
 
 @dataclass

@@ -19,7 +19,13 @@ from rounds.enums import AssignmentStatus, RoundPhase
 from rounds.models import Assignment, PhaseWindow, Round
 from scoring.enums import SheetStatus
 from scoring.models import ScoreSheet, SelfAssessment
-from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
+from tests.factories import (
+    SchoolFactory,
+    StaffMembershipFactory,
+    UserFactory,
+    make_round,
+    round_to_phase,
+)
 from xm_eval import reminders
 from xm_eval.models import ReminderSent
 from xm_eval.tasks import reminders_send
@@ -51,9 +57,7 @@ def run_beat_on(day: dt.date, times: int = 1) -> None:
 
 def round_in(phase: str, schools: list) -> Round:  # noqa: ANN001
     round = make_round(schools=schools, phase_windows={phase: (dt.date(2026, 1, 1), DEADLINE)})
-    Round.objects.filter(pk=round.pk).update(phase=phase)
-    round.refresh_from_db()
-    return round
+    return round_to_phase(round, phase)
 
 
 def staff_of(school, name: str, email: str | None = None):  # noqa: ANN001, ANN201
@@ -148,7 +152,7 @@ def test_a_phase_that_is_not_the_current_one_is_not_reminded():
         schools=[school],
         phase_windows={RoundPhase.EXPERT_SCORING: (dt.date(2026, 1, 1), DEADLINE)},
     )
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.SELF_ASSESSMENT)
+    round_to_phase(round, RoundPhase.SELF_ASSESSMENT)
     evaluator = UserFactory(email="e@example.cn", roles=[Role.EVALUATOR])
     Assignment.objects.create(round=round, school=school, evaluator=evaluator)
     run_beat_on(DEADLINE - dt.timedelta(days=7))

@@ -28,6 +28,7 @@ from scoring import services as scoring_services
 from scoring.enums import SheetStatus
 from scoring.models import ResultRow, ResultSet, SelfAssessment
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
+from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import scored_round
 from xm_eval.context_processors import optional_url
 
@@ -78,8 +79,7 @@ def computed_round(admin: Any, schools: int = 2, **kwargs: Any) -> tuple[Round, 
 
 def published_round(admin: Any, schools: int = 2) -> tuple[Round, ResultSet]:
     round, result_set = computed_round(admin, schools=schools, seed=11)
-    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.PUBLIC_NOTICE)
-    result_set = scoring_services.result_set_publish(result_set=result_set, actor=admin)
+    result_set = publish_after_notice(result_set, actor=admin)
     round.refresh_from_db()
     return round, result_set
 
