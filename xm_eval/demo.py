@@ -1,5 +1,6 @@
 """Demo data: the "1+8" schools, the sample framework, one open round with its
-evaluation group, assignments and conflicts, and an account for every role.
+evaluation group, assignments and conflicts, an account for every role, and a
+completed previous round (``xm_eval.demo_previous``).
 
 ``demo_seed`` is idempotent: every object is looked up first and only created
 when it is missing, so a second run writes no row and records no audit event.
@@ -526,6 +527,9 @@ def demo_seed(*, stdout: TextIO | None = None, today: dt.date | None = None) -> 
     services (audited, actor the demo bureau admin, a declared conflict by its
     evaluator). Opens the round into self-assessment, which freezes the
     framework. ``today`` (default: the local date) places the phase windows.
+    Then takes the previous cycle's round from draft to closed (see
+    ``xm_eval.demo_previous``); its rectification notice is rendered after
+    commit, and its rectification evidence is stored under ``MEDIA_ROOT``.
     Progress lines go to ``stdout`` when given.
     """
     seeder = _Seeder(stdout, today or timezone.localdate())
