@@ -92,7 +92,13 @@ def notice_is_running(notice: NoticePeriod | None, now: dt.datetime | None = Non
 
 
 @transaction.atomic
-def notice_open(*, result_set: ResultSet, actor: Any, days: int | None = None) -> NoticePeriod:
+def notice_open(
+    *,
+    result_set: ResultSet,
+    actor: Any,
+    days: int | None = None,
+    starts_at: dt.datetime | None = None,
+) -> NoticePeriod:
     """Put a computed result set under public notice from now for ``days`` days.
 
     Default ``NOTICE_DAYS`` (7). Enforces: the bureau admin; the latest,
@@ -100,6 +106,12 @@ def notice_open(*, result_set: ResultSet, actor: Any, days: int | None = None) -
     notice of the round still running. A round in consolidation moves to the
     public-notice phase (audited by ``rounds.services.round_phase_advance``).
     Records ``notice.open``.
+
+    ``starts_at`` records a notice that ran before it was entered here (the
+    demo's past cycle, or a notice held on paper before the system was used):
+    the notice runs from then for ``days`` days. It may not lie in the future;
+    ``opened_at`` and the audit event still carry the time of recording, and
+    publication still waits for the notice's end.
     """
     if not can_open_notice(actor):
         _refuse(_("Only the bureau opens a public notice."), "not_allowed")
@@ -126,6 +138,9 @@ def notice_open(*, result_set: ResultSet, actor: Any, days: int | None = None) -
         _refuse(_("This version was under public notice already."), "duplicate")
     current = notice_of_round(round=round)
     now = timezone.now()
+    if starts_at is not None and starts_at > now:
+        _refuse(_("A public notice cannot start in the future."), "invalid", "starts_at")
+    starts_at = starts_at or now
     if current is not None and current.ends_at > now:
         _refuse(
             _("The public notice of version %(version)d runs until %(end)s.")
@@ -139,8 +154,8 @@ def notice_open(*, result_set: ResultSet, actor: Any, days: int | None = None) -
         round_services.round_phase_advance(round=round, actor=actor)
     notice = NoticePeriod.objects.create(
         result_set=result_set,
-        starts_at=now,
-        ends_at=now + dt.timedelta(days=days),
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(days=days),
         opened_by=actor if getattr(actor, "is_authenticated", False) else None,
         opened_at=now,
     )

@@ -8,13 +8,24 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
 
 from core.enums import Role
-from rounds.enums import AssignmentStatus, FrameworkStatus, GroupRole, RoundPhase
+from core.errors import DomainError
+from incentives.selectors import incentive_candidates, incentive_result_sets
+from publication.history_selectors import school_history_rows
+from publication.models import NoticePeriod
+from publication.services import notice_open
+from rectification.enums import RectificationItemKind, RectificationStatus
+from rectification.models import Rectification
+from rounds.enums import AssignmentStatus, FrameworkStatus, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, Framework, GroupMember, Round
 from rounds.services import framework_validate
 from schools.enums import RankingGroup, SchoolKind
 from schools.models import School, StaffMembership
+from scoring.enums import SheetStatus
+from scoring.models import ResultRow, ResultSet, ScoreSheet, SelfAssessment
 from xm_eval.demo import (
     DEMO_PASSWORD,
     FRAMEWORK_NAME,
@@ -22,9 +33,20 @@ from xm_eval.demo import (
     demo_phase_windows,
     demo_seed,
 )
+from xm_eval.demo_previous import (
+    PREVIOUS_FRAMEWORK_NAME,
+    PREVIOUS_NOTICE_STARTS_AT,
+    PREVIOUS_ROUND_NAME,
+)
 
 TODAY = dt.date(2026, 11, 26)
 XIAMEN_DISTRICTS = {"思明区", "湖里区", "集美区", "海沧区", "同安区", "翔安区"}
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):  # noqa: ANN001, ANN202
+    # The previous cycle's rectification report stores its evidence files.
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -42,7 +64,9 @@ def row_counts() -> dict[str, int]:
         "scoring",
         "publication",
         "rectification",
+        "incentives",
         "reports",
+        "supervision",
         "xm_eval",
         "auth",
     ):
@@ -190,6 +214,18 @@ def test_seeding_twice_changes_no_table(summary):
     )
     assert before["core.AuditEvent"] > 0
     assert before["auth.Group"] == len(Role.values) == Group.objects.count()
+    # The previous cycle is among the tables compared, from scores to rectification.
+    for label in (
+        "scoring.SelfScore",
+        "scoring.Score",
+        "scoring.ResultSet",
+        "scoring.ResultRow",
+        "publication.NoticePeriod",
+        "rectification.Rectification",
+        "rectification.RectificationItem",
+    ):
+        assert before[label] > 0, label
+    assert again.previous_phase == summary.previous_phase
 
 
 def test_command_prints_accounts_urls_and_summary(db):
@@ -213,3 +249,183 @@ def test_command_refuses_without_debug(db, settings):
         call_command("seed_demo", stdout=io.StringIO())
 
     assert School.objects.count() == 0
+
+
+# ------------------------------------------------------------ the previous cycle
+
+
+def previous_round() -> Round:
+    return Round.objects.select_related("framework").get(name=PREVIOUS_ROUND_NAME)
+
+
+def published_set(round: Round) -> ResultSet:
+    return ResultSet.objects.get(round=round, is_published=True)
+
+
+def test_previous_round_is_a_closed_2022_2024_sample_on_a_predecessor_framework(summary):
+    round = previous_round()
+    framework = round.framework
+    current = Framework.objects.get(name=FRAMEWORK_NAME)
+    windows = {window.phase: window for window in round.phase_windows.all()}
+
+    assert round.phase == RoundPhase.CLOSED
+    assert (round.cycle_start, round.cycle_end) == (2022, 2024)
+    assert round.name.endswith("（样例）")
+    assert round.schools.count() == 9
+    assert framework.name == PREVIOUS_FRAMEWORK_NAME
+    assert framework.name.endswith("（2022，样例）")
+    assert framework.status == FrameworkStatus.FROZEN
+    assert (framework.valid_from, framework.valid_to) == (
+        dt.date(2022, 1, 1),
+        dt.date(2024, 12, 31),
+    )
+    # The same lineage (policy) and the same indicator table as today's framework.
+    assert framework.policy_title == current.policy_title
+    assert sorted(framework.indicators.values_list("code", "max_points", "is_veto")) == sorted(
+        current.indicators.values_list("code", "max_points", "is_veto")
+    )
+    assert set(windows) == set(RoundPhase.values) - {RoundPhase.DRAFT}
+    for window in windows.values():
+        assert framework.valid_from <= window.starts_on <= window.ends_on <= framework.valid_to
+        assert window.ends_on < dt.date(2025, 1, 1)
+    assert GroupMember.objects.filter(group__round=round).count() == 7
+    assert summary.previous_round == PREVIOUS_ROUND_NAME
+
+
+def test_previous_round_was_self_assessed_and_scored_by_five_evaluators_a_school(summary):
+    round = previous_round()
+    active = Assignment.objects.filter(round=round, status=AssignmentStatus.ACTIVE)
+    conflicts = set(ConflictOfInterest.objects.values_list("evaluator_id", "school_id"))
+    sheets = ScoreSheet.objects.filter(round=round)
+
+    assert SelfAssessment.objects.filter(round=round, status=SheetStatus.SUBMITTED).count() == 9
+    for school in round.schools.all():
+        assert active.filter(school=school).count() == 5
+    assert set(active.values_list("evaluator_id", "school_id")).isdisjoint(conflicts)
+    assert not Assignment.objects.filter(
+        round=round, evaluator__username="expert6", school__code="XM-02"
+    ).exists()
+    assert sheets.count() == active.count() == 45
+    assert set(sheets.values_list("status", flat=True)) == {SheetStatus.SUBMITTED}
+    for sheet in sheets:
+        assert sheet.scores.count() == 40
+        assert all(
+            score.deduction_reason
+            for score in sheet.scores.all()
+            if score.points < score.max_points
+        )
+
+
+def test_previous_round_is_published_with_varied_grades_and_one_unqualified_school(summary):
+    round = previous_round()
+    result_set = published_set(round)
+    rows = list(ResultRow.objects.filter(result_set=result_set).select_related("school"))
+    grades = [row.grade for row in rows]
+    unqualified = [row for row in rows if row.grade == Grade.UNQUALIFIED]
+
+    assert ResultSet.objects.filter(round=round).count() == 1
+    assert result_set.version == 1
+    assert len(rows) == 9
+    assert all(row.is_complete for row in rows)
+    assert {Grade.EXCELLENT, Grade.GOOD, Grade.QUALIFIED, Grade.UNQUALIFIED} == set(grades)
+    assert [(row.school.code, row.veto_failed) for row in unqualified] == [("XM-06", ["A4.1"])]
+    # A failed veto ranks the school after every other one, whatever its total.
+    assert unqualified[0].rank == 9
+    assert unqualified[0].total >= min(row.total for row in rows if row.grade == Grade.QUALIFIED)
+    assert summary.previous_version == 1
+    assert sum(count for _grade, count in summary.previous_grades) == 9
+
+
+def test_previous_round_went_through_a_seven_day_notice_in_july_2022(summary):
+    round = previous_round()
+    notice = NoticePeriod.objects.get(result_set__round=round)
+    result_set = published_set(round)
+
+    assert notice.result_set_id == result_set.pk
+    assert notice.starts_at == PREVIOUS_NOTICE_STARTS_AT
+    assert timezone.localtime(notice.starts_at).date() == dt.date(2022, 7, 1)
+    assert notice.ends_at - notice.starts_at == dt.timedelta(days=7)
+    assert notice.objections.count() == 0
+    # Recorded when seeded, after the notice it records had ended.
+    assert notice.ends_at < notice.opened_at <= result_set.published_at
+
+
+def test_notice_cannot_start_in_the_future(summary):
+    round = Round.objects.get(name=ROUND_NAME)
+    admin = get_user_model().objects.get(username="admin_demo")
+    Round.objects.filter(pk=round.pk).update(phase=RoundPhase.CONSOLIDATION)
+    result_set = ResultSet.objects.create(round=round, version=1)
+
+    with pytest.raises(DomainError) as refused:
+        notice_open(
+            result_set=result_set,
+            actor=admin,
+            starts_at=timezone.now() + dt.timedelta(hours=1),
+        )
+
+    assert refused.value.code == "invalid"
+    assert not NoticePeriod.objects.filter(result_set=result_set).exists()
+
+
+def test_the_unqualified_school_rectified_and_passed_its_recheck(summary):
+    round = previous_round()
+    rectification = Rectification.objects.get(round=round)
+    items = list(rectification.items.all())
+
+    assert rectification.school.code == "XM-06"
+    assert rectification.status == RectificationStatus.PASSED
+    assert rectification.result_set_id == published_set(round).pk
+    assert (rectification.attempts, rectification.failures) == (1, 0)
+    assert rectification.submitted_by.username == "school06"
+    assert rectification.rechecked_by.username == "expert1"
+    assert rectification.recheck_comment
+    assert items[0].code == "A4.1"
+    assert items[0].kind == RectificationItemKind.VETO_FAILED
+    for item in items:
+        assert item.report
+        assert item.evidence_name.endswith(".xlsx")
+        assert item.evidence_sha256
+        assert item.recheck_passed is True
+        assert item.recheck_points >= item.pass_mark
+    assert summary.rectifications_passed == 1
+
+
+def test_history_of_a_school_shows_the_previous_round(summary, client):
+    school = School.objects.get(code="XM-01")
+    current = Round.objects.get(name=ROUND_NAME)
+
+    rows = school_history_rows(school=school)
+    page = client.get(reverse("history:school", args=[school.pk]))
+
+    # Today's round is in self-assessment, so the trend has one published point so far.
+    assert not ResultSet.objects.filter(round=current, is_published=True).exists()
+    assert [row.result_set.round.name for row in rows] == [PREVIOUS_ROUND_NAME]
+    assert rows[0].schools_ranked == 9
+    assert page.status_code == 200
+    assert PREVIOUS_ROUND_NAME in page.content.decode()
+
+
+def test_api_rankings_of_the_previous_round_list_nine_schools(summary, client):
+    round = previous_round()
+
+    response = client.get(reverse("api:round-rankings", args=[round.pk]), {"page_size": 100})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 9
+    assert [row["rank"] for row in body["results"]] == sorted(
+        row["rank"] for row in body["results"]
+    )
+    assert body["results"][-1]["school_code"] == "XM-06"
+
+
+def test_incentives_have_the_previous_results_to_work_on(summary, client):
+    result_set = published_set(previous_round())
+    admin = get_user_model().objects.get(username="admin_demo")
+    client.force_login(admin)
+
+    page = client.get(reverse("incentives:page", args=[result_set.pk]))
+
+    assert [item.pk for item in incentive_result_sets()] == [result_set.pk]
+    assert len(incentive_candidates(result_set=result_set)) == 9
+    assert page.status_code == 200

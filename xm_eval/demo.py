@@ -1,5 +1,6 @@
 """Demo data: the "1+8" schools, the sample framework, one open round with its
-evaluation group, assignments and conflicts, and an account for every role.
+evaluation group, assignments and conflicts, an account for every role, and a
+completed previous round (``xm_eval.demo_previous``).
 
 ``demo_seed`` is idempotent: every object is looked up first and only created
 when it is missing, so a second run writes no row and records no audit event.
@@ -28,8 +29,10 @@ from django.utils import timezone
 
 from core.enums import Role
 from core.errors import DomainError
+from rectification.enums import RectificationStatus
+from rectification.models import Rectification
 from rounds import selectors as round_selectors
-from rounds.enums import AssignmentStatus, ConflictKind, GroupRole, RoundPhase
+from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.framework_csv import framework_rows_from_csv, sample_framework_path
 from rounds.group_services import assignment_create, conflict_record, evaluation_group_member_add
 from rounds.models import Assignment, ConflictOfInterest, Framework, Indicator, Round
@@ -37,6 +40,8 @@ from rounds.services import framework_create, round_create, round_phase_advance
 from schools.enums import SchoolKind
 from schools.models import School, StaffMembership
 from schools.services import school_upsert, specialty_upsert, staff_membership_add
+from scoring.models import ResultRow, ResultSet
+from xm_eval.demo_previous import PreviousCycle
 
 DEMO_PASSWORD = "demo-pass-2025"
 
@@ -273,6 +278,11 @@ class DemoSummary:
     recused_assignments: int
     conflicts: int
     created: int
+    previous_round: str = ""
+    previous_phase: str = ""
+    previous_version: int | None = None
+    previous_grades: tuple[tuple[str, int], ...] = ()
+    rectifications_passed: int = 0
     password: str = DEMO_PASSWORD
     accounts: tuple[DemoAccount, ...] = field(default_factory=tuple)
 
@@ -283,7 +293,11 @@ class DemoSummary:
             f"({self.observation_points} observation points); round “{self.round}” in phase "
             f"{self.phase}; {self.users} demo users; {self.group_members} group members; "
             f"{self.active_assignments} active and {self.recused_assignments} recused "
-            f"assignments; {self.conflicts} conflicts of interest; "
+            f"assignments; {self.conflicts} conflicts of interest; previous round "
+            f"“{self.previous_round}” {self.previous_phase} (published results "
+            f"v{self.previous_version}: "
+            + ", ".join(f"{count} {grade}" for grade, count in self.previous_grades)
+            + f"; {self.rectifications_passed} rectification passed its re-check); "
             f"{self.created} objects created by this run."
         )
 
@@ -428,7 +442,7 @@ class _Seeder:
             self.new(f"round {round.name}")
         return round
 
-    def seed_group(self, round: Round) -> None:
+    def seed_group(self, round: Round, group_name: str = GROUP_NAME) -> None:
         for person in EVALUATORS:
             user = self.users[person.username]
             if round_selectors.round_member(round=round, user_id=user.pk) is not None:
@@ -442,12 +456,13 @@ class _Seeder:
                 affiliated_school=(
                     self.schools[person.affiliated_school] if person.affiliated_school else None
                 ),
-                group_name=GROUP_NAME,
+                group_name=group_name,
             )
-            self.new(f"group member {person.username}")
+            self.new(f"group member {person.username} ({round.name})")
 
-    def seed_assignments(self, round: Round) -> None:
-        """Give every school five evaluators, taking the group in turn.
+    def seed_assignments(self, round: Round, extra: dict[str, int] | None = None) -> None:
+        """Give every school five evaluators (plus ``extra`` by school code), taking the
+        group in turn.
 
         The turn continues from school to school so the load stays even. A
         pair the service refuses for a conflict of interest is skipped and the
@@ -455,13 +470,14 @@ class _Seeder:
         (also a recused one) counts as assigned, so a second run makes the same
         choices and creates nothing.
         """
+        extra = extra or {}
         evaluators = [self.users[person.username] for person in EVALUATORS]
         existing = set(
             Assignment.objects.filter(round=round).values_list("school_id", "evaluator_id")
         )
         position = 0
         for code, school in self.schools.items():
-            wanted = EVALUATORS_PER_SCHOOL + (1 if code == DECLARED_CONFLICT[1] else 0)
+            wanted = EVALUATORS_PER_SCHOOL + extra.get(code, 0)
             assigned = tried = 0
             while assigned < wanted and tried < len(evaluators):
                 evaluator = evaluators[position % len(evaluators)]
@@ -480,7 +496,7 @@ class _Seeder:
                     self.say(f"  - refused {evaluator.username} → {code}: {error}")
                     continue
                 assigned += 1
-                self.new(f"assignment {evaluator.username} → {code}")
+                self.new(f"assignment {evaluator.username} → {code} ({round.name})")
 
     def seed_conflicts(self) -> None:
         for (username, code, reason), kind, actor in (
@@ -505,6 +521,9 @@ def demo_seed(*, stdout: TextIO | None = None, today: dt.date | None = None) -> 
     services (audited, actor the demo bureau admin, a declared conflict by its
     evaluator). Opens the round into self-assessment, which freezes the
     framework. ``today`` (default: the local date) places the phase windows.
+    Then takes the previous cycle's round from draft to closed (see
+    ``xm_eval.demo_previous``); its rectification notice is rendered after
+    commit, and its rectification evidence is stored under ``MEDIA_ROOT``.
     Progress lines go to ``stdout`` when given.
     """
     seeder = _Seeder(stdout, today or timezone.localdate())
@@ -517,18 +536,29 @@ def demo_seed(*, stdout: TextIO | None = None, today: dt.date | None = None) -> 
     round = seeder.seed_round(framework)
     seeder.say("Evaluation group and assignments")
     seeder.seed_group(round)
-    seeder.seed_assignments(round)
+    # The evaluator who declares a conflict at XM-07 was assigned there first.
+    seeder.seed_assignments(round, extra={DECLARED_CONFLICT[1]: 1})
     if round.phase == RoundPhase.DRAFT:
         round = round_phase_advance(round=round, actor=seeder.actor)
         seeder.new(f"round opened: {round.get_phase_display()}")
     seeder.say("Conflicts of interest")
     seeder.seed_conflicts()
-    return _summary(seeder, framework, round)
+    # After the conflicts, so the previous round's assignments respect them too.
+    seeder.say("Previous cycle (2022–2024): scored, computed, noticed, published, rectified")
+    previous = PreviousCycle(seeder).seed(
+        framework_csv=FRAMEWORK_CSV.read_text(encoding="utf-8"),
+        policy_title=FRAMEWORK_POLICY_TITLE,
+    )
+    return _summary(seeder, framework, round, previous)
 
 
-def _summary(seeder: _Seeder, framework: Framework, round: Round) -> DemoSummary:
+def _summary(seeder: _Seeder, framework: Framework, round: Round, previous: Round) -> DemoSummary:
     indicators = Indicator.objects.filter(framework=framework)
     assignments = Assignment.objects.filter(round=round)
+    published = (
+        ResultSet.objects.filter(round=previous, is_published=True).order_by("-version").first()
+    )
+    rows = list(ResultRow.objects.filter(result_set=published)) if published else []
     school_ids = [school.pk for school in seeder.schools.values()]
     accounts = []
     for person in PEOPLE:
@@ -558,5 +588,16 @@ def _summary(seeder: _Seeder, framework: Framework, round: Round) -> DemoSummary
         recused_assignments=assignments.filter(status=AssignmentStatus.RECUSED).count(),
         conflicts=ConflictOfInterest.objects.filter(school_id__in=school_ids).count(),
         created=seeder.created,
+        previous_round=previous.name,
+        previous_phase=str(previous.get_phase_display()),
+        previous_version=published.version if published else None,
+        previous_grades=tuple(
+            (str(Grade(grade).label), count)
+            for grade in Grade.values
+            if (count := sum(1 for row in rows if row.grade == grade))
+        ),
+        rectifications_passed=Rectification.objects.filter(
+            round=previous, status=RectificationStatus.PASSED
+        ).count(),
         accounts=tuple(accounts),
     )

@@ -16,8 +16,9 @@ SITE_URL = "http://127.0.0.1:8000/"
 class Command(BaseCommand):
     help = (
         "Create the demo data: 1 public and 8 sample private schools, the sample framework, "
-        "an open 2025–2027 round with its evaluation group and assignments, and a demo "
-        "account for every role. Running it again creates nothing."
+        "an open 2025–2027 round with its evaluation group and assignments, a completed "
+        "2022–2024 sample round (scored, noticed, published, one rectification passed, "
+        "closed), and a demo account for every role. Running it again creates nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
