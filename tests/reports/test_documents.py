@@ -262,7 +262,7 @@ def test_each_reason_once_in_a_school_report_with_the_rounding_note(small_round)
         assert text.count(reason) == 1, (reason, text.count(reason))
     assert re.search(r"专家\d", text) is None
     assert "怎样阅读本报告" in text
-    assert "组内平均" in text and "各校在该维度得分的平均值" in text
+    assert "组内平均" in text and "学校在该维度的平均得分" in text
     assert "自评差" in text and "学校自评分减去最终得分" in text
     assert ROUNDING_NOTE in text
     assert text.count("总分") >= 2
