@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.contrib import admin
 
 from core.admin import ViewOnlyAdminMixin, ViewOnlyInline
-from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from reports.models import (
+    DocumentNumber,
+    DocumentNumberCounter,
+    GroupOpinion,
+    RenderFailure,
+    RenderJob,
+    ReportArtifact,
+)
 
 
 class ReadOnlyAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
@@ -44,3 +51,16 @@ class GroupOpinionAdmin(ReadOnlyAdmin):
     fields = ("round", "school", "text", "author", "updated_at")
     readonly_fields = fields
     actions = None
+
+
+@admin.register(DocumentNumber)
+class DocumentNumberAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "kind", "school", "result_set", "issued_on")
+    list_filter = ("kind", "year")
+    list_select_related = ("school", "result_set__round")
+    search_fields = ("school__name_zh", "school__code")
+
+
+@admin.register(DocumentNumberCounter)
+class DocumentNumberCounterAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "year", "last_number")

@@ -204,3 +204,92 @@ class GroupOpinion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school} ({self.round})"
+
+
+class DocumentNumberCounter(models.Model):
+    """The last number issued for one document kind in one year (发文字号的流水).
+
+    One row per (kind, year), locked with ``select_for_update`` while a number is
+    issued, so two documents never get the same number and none is skipped.
+    """
+
+    kind = models.CharField(_("kind"), max_length=32, choices=ReportKind.choices)
+    year = models.PositiveIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number issued"), default=0)
+
+    class Meta:
+        verbose_name = _("document number counter")
+        verbose_name_plural = _("document number counters")
+        ordering = ["kind", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="document_counter_unique"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ReportKind.values), name="document_counter_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class DocumentNumber(models.Model):
+    """The number and date of issue of one document of a result set, kept for good.
+
+    Issued once per (result set, kind, school), before the document is first
+    rendered; rendering it again shows the same number and date. Numbers run per
+    kind and year of issue and are never reused (unique per kind, year, number).
+    """
+
+    result_set = models.ForeignKey(
+        "scoring.ResultSet",
+        verbose_name=_("result set"),
+        on_delete=models.PROTECT,
+        related_name="document_numbers",
+    )
+    kind = models.CharField(_("kind"), max_length=32, choices=ReportKind.choices)
+    school = models.ForeignKey(
+        "schools.School",
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    year = models.PositiveIntegerField(_("year of issue"))
+    number = models.PositiveIntegerField(_("number"))
+    prefix = models.CharField(_("prefix"), max_length=32)
+    issued_on = models.DateField(_("date of issue"))
+
+    class Meta:
+        verbose_name = _("document number")
+        verbose_name_plural = _("document numbers")
+        ordering = ["kind", "year", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "year", "number"], name="document_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["result_set", "kind", "school"],
+                condition=models.Q(school__isnull=False),
+                name="document_number_once_per_school",
+            ),
+            models.UniqueConstraint(
+                fields=["result_set", "kind"],
+                condition=models.Q(school__isnull=True),
+                name="document_number_once_per_round",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="document_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ReportKind.values), name="document_number_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """The number as printed: 厦人社评整〔2026〕3号."""
+        return f"{self.prefix}〔{self.year}〕{self.number}号"

@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from core import permissions
 from rectification.models import Rectification
 from reports.enums import SCHOOL_KINDS, ReportKind
-from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from reports.models import DocumentNumber, GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from reports.permissions import can_download_every_report
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, GroupMember, Indicator, PhaseWindow, Round
@@ -50,6 +50,8 @@ RANK_NOTE_ZH = {
     engine.RankNote.TIE_BROKEN_BY_DIMENSION.value: "总分相同，按维度得分依次比较确定名次",
     engine.RankNote.TIED.value: "与其他学校总分相同，名次并列",
 }
+# Beside the failed veto items the summary names already.
+VETO_RANK_NOTE_ZH = "排在未触发否决项的学校之后"
 ROLE_ZH = {GroupRole.LEADER: "组长", GroupRole.EVALUATOR: "评估专家"}
 CONFLICT_ZH = {ConflictKind.DECLARED: "本人申报", ConflictKind.DETECTED: "核查发现"}
 # An observation point scoring below this share of its points is an item to rectify
@@ -139,33 +141,38 @@ class ReportLine:
         return self.score is not None and self.score < self.max_points * RECTIFY_SHARE
 
 
-def _expert_labels(scores_by_point: Mapping[int, list[Any]]) -> dict[int, str]:
-    """Anonymous labels (专家1…) for the evaluators who scored the school, in a fixed order."""
-    evaluator_ids = sorted(
-        {score.sheet.evaluator_id for s in scores_by_point.values() for score in s}
-    )
-    return {pk: f"专家{index}" for index, pk in enumerate(evaluator_ids, start=1)}
-
-
 def _reasons(
     indicator: Indicator,
     expert: list[Any],
-    labels: Mapping[int, str],
     school_input: engine.SchoolInput,
+    *,
+    deducted: bool,
 ) -> tuple[str, ...]:
+    """The group's reasons for one observation point, each text once.
+
+    The bureau's and the leader's justifications come first; then the experts'
+    deduction reasons, without who gave them or their scores (a school sees the
+    consolidated score only), a reason several experts gave counted once with
+    how many gave it. Experts' reasons are left out where the consolidated score
+    lost nothing: they explain no deduction.
+    """
     reasons = []
     audit = school_input.audit_scores.get(indicator.code)
     consensus = school_input.consensus_scores.get(indicator.code)
-    if audit is not None:
+    if audit is not None and audit.justification:
         reasons.append(f"审核意见：{audit.justification}")
-    if consensus is not None:
+    if consensus is not None and consensus.justification:
         reasons.append(f"组长合议：{consensus.justification}")
-    for score in expert:
-        if score.deduction_reason and score.points is not None and score.points < score.max_points:
-            label = labels.get(score.sheet.evaluator_id, "专家")
-            reasons.append(
-                f"{label}（{presenter.number(score.points)}分）：{score.deduction_reason}"
-            )
+    if deducted:
+        given = Counter(
+            score.deduction_reason.strip()
+            for score in sorted(expert, key=lambda score: score.sheet.evaluator_id)
+            if score.deduction_reason.strip()
+            and score.points is not None
+            and score.points < score.max_points
+        )
+        for text, count in given.items():
+            reasons.append(text if count == 1 else f"{text}（{count}位专家）")
     return tuple(reasons)
 
 
@@ -184,7 +191,6 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
     result = presented.school
 
     expert = scoring_selectors.submitted_expert_scores_by_point(round=round, school_id=school_id)
-    labels = _expert_labels(expert)
     lines: list[ReportLine] = []
     for tree_row in _tree(indicators):
         indicator = tree_row[0]
@@ -210,7 +216,12 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
                 self_score=self_score,
                 self_not_applicable=self_na,
                 gap=gap,
-                reasons=_reasons(indicator, expert.get(indicator.pk, []), labels, school_input)
+                reasons=_reasons(
+                    indicator,
+                    expert.get(indicator.pk, []),
+                    school_input,
+                    deducted=score is None or score < indicator.max_points,
+                )
                 if tree_row[2]
                 else (),
             )
@@ -244,6 +255,13 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
             }
             for cell in result.dimensions
         ],
+        "dimension_total": result.total,
+        "group_average_total": getattr(presented.group_average(result.group), "total", None),
+        "self_gap_total": _sum_or_none(
+            [presenter.number((row.self_gap or {}).get(cell.code)) for cell in result.dimensions]
+        ),
+        "grade_bands": grade_bands_zh(round.framework.grade_bands),
+        "rectify_percent": int(RECTIFY_SHARE * 100),
         "radar": _radar(school.name_zh, result.scores, result.group_averages, presented.dimensions),
         "lines": lines,
         "veto_failed": veto_failed,
@@ -253,6 +271,26 @@ def school_report_context(*, result_set: ResultSet, school_id: int) -> dict[str,
         "method": METHOD_ZH.get(result_set.consolidation_method, result_set.consolidation_method),
         "incomplete": not row.is_complete,
     }
+
+
+def _sum_or_none(values: Sequence[Decimal | None]) -> Decimal | None:
+    if not values or any(value is None for value in values):
+        return None
+    return sum(values, Decimal(0))
+
+
+def grade_bands_zh(bands: Sequence[Mapping[str, str]]) -> str:
+    """The grade bands in words: 优秀 ≥ 90 分，良好 ≥ 80 分，…，不合格 < 60 分."""
+    ordered = sorted(bands, key=lambda band: Decimal(str(band["min"])), reverse=True)
+    parts = []
+    for index, band in enumerate(ordered):
+        name = presenter.grade_zh(band["grade"])
+        if Decimal(str(band["min"])) > 0 or index == 0:
+            parts.append(f"{name} ≥ {presenter.number(Decimal(str(band['min'])), 0)} 分")
+        else:
+            above = presenter.number(Decimal(str(ordered[index - 1]["min"])), 0)
+            parts.append(f"{name} < {above} 分")
+    return "，".join(parts)
 
 
 def _tree(indicators: Mapping[str, Indicator]) -> list[tuple[Indicator, int, bool]]:
@@ -282,8 +320,10 @@ def _radar(
             [dim.title_zh for dim in dims],
             {name: values, "组内平均": averages},
             [dim.max_points for dim in dims],
+            # drawn at 100 mm wide (pdf.css): 13 units are about 10 pt, like the text
             width=380,
             height=330,
+            font_size=13,
         )
     )
 
@@ -318,7 +358,9 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
             "total": row.total,
             "grade_zh": row.grade_zh,
             "dimensions": row.scores,
-            "note": RANK_NOTE_ZH.get(row.rank_note, row.rank_note),
+            "note": VETO_RANK_NOTE_ZH
+            if row.veto_failed and row.rank_note == engine.RankNote.VETO_FAILED_RANKED_LAST.value
+            else RANK_NOTE_ZH.get(row.rank_note, row.rank_note),
             "veto_failed": [
                 indicators[code].title_zh for code in row.veto_failed if code in indicators
             ],
@@ -356,9 +398,7 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
         .select_related("school", "evaluator")
         .order_by("school__code", "evaluator__username")
     )
-    reliability = dict(statistics.get("reliability") or {})
-    if reliability.get("value") is not None:
-        reliability["value"] = presenter.number(reliability["value"], 3)
+    reliability = reliability_reading(statistics.get("reliability") or {})
     return {
         "header": _header(result_set, f"{round.name} 评估结果汇总报告"),
         "round": round,
@@ -394,7 +434,7 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
             {
                 **entry,
                 "name": names.get(entry["evaluator_id"], f"#{entry['evaluator_id']}"),
-                "leniency": presenter.number(entry.get("leniency")),
+                "leniency": _signed(presenter.number(entry.get("leniency"))),
                 "dropped_share": presenter.number(
                     None
                     if entry.get("dropped_share") is None
@@ -405,30 +445,135 @@ def round_summary_context(*, result_set: ResultSet) -> dict[str, Any]:
             for entry in statistics.get("evaluators", [])
         ],
         "reliability": reliability,
-        "members": [
-            {
+        "members": _members(members, names, active),
+        "recusals": recusal_rows(
+            recused=[a for a in assignments if a.status == AssignmentStatus.RECUSED],
+            conflicts=conflicts,
+            names=names,
+        ),
+        "spread_threshold_percent": presenter.number(round.spread_threshold * 100, 0),
+        "missing_count": len(result_set.missing_scores or []),
+    }
+
+
+def _signed(value: Decimal | None) -> Decimal | None:
+    # Adding zero turns a rounded −0.00 into 0.00.
+    return None if value is None else value + 0
+
+
+def _members(
+    members: list[GroupMember], names: Mapping[int, str], active: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    """Each person once, however many groups they sit in; a leader's role wins."""
+    seen: dict[int, dict[str, Any]] = {}
+    for member in members:
+        entry = seen.get(member.user_id)
+        if entry is None:
+            seen[member.user_id] = {
                 "member": member,
                 "name": names[member.user_id],
                 "role": ROLE_ZH.get(member.role, member.role),
                 "schools": active.get(member.user_id, 0),
             }
-            for member in members
-        ],
-        "recusals": [
-            {"assignment": a, "name": names.get(a.evaluator_id, "")}
-            for a in assignments
-            if a.status == AssignmentStatus.RECUSED
-        ],
-        "conflicts": [
-            {
-                "conflict": c,
-                "name": names.get(c.evaluator_id, _person(c.evaluator)),
-                "kind": CONFLICT_ZH.get(c.kind, c.kind),
-            }
-            for c in conflicts
-        ],
-        "missing_count": len(result_set.missing_scores or []),
+        elif member.role == GroupRole.LEADER:
+            entry["role"] = ROLE_ZH[GroupRole.LEADER]
+    leader = ROLE_ZH[GroupRole.LEADER]
+    return sorted(seen.values(), key=lambda entry: entry["role"] != leader)
+
+
+# The recusal reason ``conflict_record`` writes, in the language of whoever recorded it.
+_CONFLICT_REASON_PREFIXES = ("Conflict of interest: ", "Conflict of interest:", "利益冲突：")
+
+
+def _recusal_reason_zh(reason: str) -> str:
+    for prefix in _CONFLICT_REASON_PREFIXES:
+        if reason.startswith(prefix):
+            return "利益冲突：" + reason[len(prefix) :].strip()
+    return reason
+
+
+def recusal_rows(
+    *,
+    recused: Sequence[Assignment],
+    conflicts: Sequence[ConflictOfInterest],
+    names: Mapping[int, str],
+) -> list[dict[str, Any]]:
+    """One row per (evaluator, school): a recorded conflict and the recusal it caused are
+    one fact, told once, in Chinese, with what was done about it."""
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for conflict in conflicts:
+        rows[(conflict.evaluator_id, conflict.school_id)] = {
+            "name": names.get(conflict.evaluator_id) or _person(conflict.evaluator),
+            "school": conflict.school,
+            "reason": f"利益冲突（{CONFLICT_ZH.get(conflict.kind, conflict.kind)}）："
+            f"{conflict.reason}",
+            "action": "未分配评估任务",
+        }
+    for assignment in recused:
+        key = (assignment.evaluator_id, assignment.school_id)
+        if key in rows:
+            rows[key]["action"] = "已回避，撤回评估任务"
+            continue
+        rows[key] = {
+            "name": names.get(assignment.evaluator_id, ""),
+            "school": assignment.school,
+            "reason": _recusal_reason_zh(assignment.recusal_reason) or "本人申请回避",
+            "action": "已回避，撤回评估任务",
+        }
+    return sorted(rows.values(), key=lambda row: (row["school"].code, row["name"]))
+
+
+ICC_REASON_ZH = {
+    "fewer than 2 raters": "评同一批观测点的专家少于 2 位",
+    "fewer than 2 targets": "同一组专家共同评分的观测点少于 2 个",
+    "scores do not vary": "评分几乎没有差异，或学校、观测点之间的差异不大于专家之间的差异",
+    "no target rated by the same 2 or more raters": "没有由同样 2 位以上专家共同评分的观测点",
+}
+
+
+def reliability_reading(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The round's inter-rater reliability with what it says, in words (never a bare figure).
+
+    ICC(2,k) reads, after Koo & Li (2016): below 0.5 poor, 0.5–0.75 moderate,
+    0.75–0.9 good, above 0.9 excellent. A negative or undefined figure means
+    agreement cannot be estimated from these scores: the differences between
+    experts are as large as those between the things they scored.
+    """
+    value = stored.get("value")
+    reading: dict[str, Any] = {
+        "method": str(stored.get("method") or "icc(2,k)").upper(),
+        "k": stored.get("k") or 0,
+        "targets": stored.get("targets") or 0,
+        "excluded": stored.get("excluded_targets") or 0,
+        "value": None,
+        "estimable": False,
     }
+    reason = stored.get("reason")
+    if value is None:
+        reading["meaning"] = "无法估计专家之间的一致性" + (
+            f"：{ICC_REASON_ZH.get(reason, '这些评分不足以估计')}。" if reason else "。"
+        )
+        return reading
+    figure = presenter.number(value, 3)
+    reading["value"] = figure
+    if figure < 0:
+        reading["meaning"] = (
+            "该值为负，说明专家之间的分歧不小于学校、观测点之间的差异，"
+            "无法从这些评分估计专家之间的一致性；这不表示一致性“低于零”，"
+            "应结合下列分歧较大的观测点逐项核查。"
+        )
+        return reading
+    reading["estimable"] = True
+    if figure >= Decimal("0.9"):
+        level = "很好：几位专家的合成分高度一致"
+    elif figure >= Decimal("0.75"):
+        level = "良好：几位专家的合成分基本一致"
+    elif figure >= Decimal("0.5"):
+        level = "一般：专家之间有一定分歧，合成分可信度中等"
+    else:
+        level = "较差：专家之间分歧较大，合成分应谨慎使用并复核分歧较大的观测点"
+    reading["meaning"] = f"一致性{level}。"
+    return reading
 
 
 # ---------------------------------------------------- rectification notice
@@ -460,8 +605,6 @@ def rectification_deadline(*, result_set: ResultSet, school_id: int) -> dt.date:
 def rectification_notice_context(*, result_set: ResultSet, school_id: int) -> dict[str, Any]:
     """The notice (限期整改通知书) to an unqualified school: failed items, deadline, what, where."""
     report = school_report_context(result_set=result_set, school_id=school_id)
-    school = report["school"]
-    round = result_set.round
     items = report["rectify"] or [
         line for line in report["lines"] if line.is_leaf and line.deducted
     ]
@@ -471,7 +614,6 @@ def rectification_notice_context(*, result_set: ResultSet, school_id: int) -> di
         "header": header,
         "items": items,
         "deadline": rectification_deadline(result_set=result_set, school_id=school_id),
-        "notice_number": f"厦人社评整〔{round.cycle_start}〕{result_set.version}-{school.code}号",
         "submit_to": getattr(
             settings,
             "REPORTS_RECTIFICATION_SUBMIT_TO",
@@ -505,6 +647,15 @@ def result_set_documents(*, result_set: ResultSet) -> list[PlannedDocument]:
         if grade == Grade.UNQUALIFIED
     ]
     return documents
+
+
+def document_number_of(
+    *, result_set_id: int, kind: str, school_id: int | None
+) -> DocumentNumber | None:
+    """The number issued to one document of a result set, if any."""
+    return DocumentNumber.objects.filter(
+        result_set_id=result_set_id, kind=kind, school_id=school_id
+    ).first()
 
 
 def artifact_of(*, result_set_id: int, kind: str, school_id: int | None) -> ReportArtifact | None:

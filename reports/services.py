@@ -9,12 +9,15 @@ file, the other's is discarded.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -26,12 +29,20 @@ from core.audit import audit_record, model_snapshot
 from core.errors import DomainError
 from reports import selectors
 from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
-from reports.models import GroupOpinion, RenderFailure, RenderJob, ReportArtifact
+from reports.models import (
+    DocumentNumber,
+    DocumentNumberCounter,
+    GroupOpinion,
+    RenderFailure,
+    RenderJob,
+    ReportArtifact,
+)
 from reports.pdf import RenderedPdf, html_to_pdf
 from reports.permissions import can_render_reports, can_write_group_opinion
+from rounds.enums import Grade
 from rounds.models import Round
 from schools.models import School
-from scoring.models import ResultSet
+from scoring.models import ResultRow, ResultSet
 from scoring.result_sets import result_set_statistics_compute
 
 logger = logging.getLogger(__name__)
@@ -61,21 +72,105 @@ def _check_document(kind: str, school_id: int | None) -> None:
         )
 
 
+def _check_notice_due(*, result_set: ResultSet, school_id: int | None) -> None:
+    row = (
+        ResultRow.objects.filter(result_set=result_set, school_id=school_id)
+        .select_related("school")
+        .first()
+    )
+    if row is not None and row.grade != Grade.UNQUALIFIED:
+        raise DomainError(
+            _("%(school)s is not unqualified; it gets no rectification notice.")
+            % {"school": row.school},
+            code="not_unqualified",
+        )
+
+
+# Each kind's mark after the issuing authority's abbreviation, so numbers of different
+# kinds (each its own sequence) never read alike: 厦人社评整〔2026〕3号.
+KIND_MARKS = {
+    ReportKind.RECTIFICATION_NOTICE: "整",
+    ReportKind.SCHOOL_REPORT: "报",
+    ReportKind.ROUND_SUMMARY: "汇",
+}
+DEFAULT_DOCUMENT_NUMBER_PREFIX = "厦人社评"
+
+
+def document_number_prefix(kind: str) -> str:
+    """The prefix of a kind's numbers from ``DOCUMENT_NUMBER_PREFIX``.
+
+    A string is the issuing authority's abbreviation, followed by the kind's mark
+    (整 notice, 报 report, 汇 summary); a mapping gives each kind's whole prefix.
+    """
+    configured = getattr(settings, "DOCUMENT_NUMBER_PREFIX", DEFAULT_DOCUMENT_NUMBER_PREFIX)
+    if isinstance(configured, Mapping):
+        return str(configured.get(kind) or configured.get(str(kind)) or "")
+    return f"{configured}{KIND_MARKS[kind]}"
+
+
+def document_number_issue(
+    *, result_set: ResultSet, kind: str, school_id: int | None = None, today: dt.date | None = None
+) -> DocumentNumber:
+    """The number and date of issue of one document, issued now if it has none.
+
+    Writes a ``DocumentNumber`` and advances the (kind, year of issue) counter,
+    locked with ``select_for_update``, so numbers run 1, 2, 3… per kind and year
+    and are never reused; the database's unique constraints back this. A document
+    keeps its number when rendered again. Records a ``document_number.issue`` event.
+    """
+    _check_document(kind, school_id)
+    issued_on = today or timezone.localdate()
+    with transaction.atomic():
+        # Serialises the documents of one result set: a redelivered render waits here.
+        ResultSet.objects.select_for_update().filter(pk=result_set.pk).first()
+        existing = selectors.document_number_of(
+            result_set_id=result_set.pk, kind=kind, school_id=school_id
+        )
+        if existing is not None:
+            return existing
+        DocumentNumberCounter.objects.get_or_create(kind=kind, year=issued_on.year)
+        counter = DocumentNumberCounter.objects.select_for_update().get(
+            kind=kind, year=issued_on.year
+        )
+        counter.last_number += 1
+        counter.save(update_fields=["last_number"])
+        document = DocumentNumber.objects.create(
+            result_set=result_set,
+            kind=kind,
+            school_id=school_id,
+            year=issued_on.year,
+            number=counter.last_number,
+            prefix=document_number_prefix(kind),
+            issued_on=issued_on,
+        )
+        audit_record(
+            actor=None,
+            action="document_number.issue",
+            obj=document,
+            after={"number": document.text, "kind": kind, "issued_on": issued_on.isoformat()},
+            round_id=result_set.round_id,
+            school_id=school_id,
+        )
+    return document
+
+
 def report_html(*, result_set: ResultSet, kind: str, school_id: int | None = None) -> str:
-    """The HTML of one document, from our templates only (always in Chinese)."""
+    """The HTML of one document, from our templates only (always in Chinese).
+
+    It carries its issued number and date when it has them; a document not yet
+    issued (a preview) says so instead of a number.
+    """
     _check_document(kind, school_id)
     if kind == ReportKind.ROUND_SUMMARY:
         context = selectors.round_summary_context(result_set=result_set)
     elif kind == ReportKind.SCHOOL_REPORT:
         context = selectors.school_report_context(result_set=result_set, school_id=school_id)
     else:
+        _check_notice_due(result_set=result_set, school_id=school_id)
         context = selectors.rectification_notice_context(result_set=result_set, school_id=school_id)
-        if context["row"].grade != "unqualified":
-            raise DomainError(
-                _("%(school)s is not unqualified; it gets no rectification notice.")
-                % {"school": context["school"]},
-                code="not_unqualified",
-            )
+    context["document"] = selectors.document_number_of(
+        result_set_id=result_set.pk, kind=kind, school_id=school_id
+    )
     with translation.override("zh-hans"):
         return render_to_string(TEMPLATES[kind], context)
 
@@ -106,6 +201,10 @@ def report_artifact_render(
     result_set = selectors.result_set_for_reports(result_set_id=result_set_id)
     if kind == ReportKind.ROUND_SUMMARY and not result_set.statistics:
         result_set = result_set_statistics_compute(result_set=result_set)
+    if kind == ReportKind.RECTIFICATION_NOTICE:
+        # Refuse a notice to a school that is not unqualified before it takes a number.
+        _check_notice_due(result_set=result_set, school_id=school_id)
+    document_number_issue(result_set=result_set, kind=kind, school_id=school_id)
     started = time.perf_counter()
     rendered = report_render(result_set=result_set, kind=kind, school_id=school_id)
     seconds = Decimal(f"{time.perf_counter() - started:.3f}")
