@@ -20,7 +20,14 @@ from core.enums import Role
 from core.models import AuditEvent
 from rectification.models import Rectification
 from reports.enums import ReportKind
-from reports.models import GroupOpinion, RenderJob, ReportArtifact
+from reports.models import (
+    DocumentNumber,
+    DocumentNumberCounter,
+    GroupOpinion,
+    RenderJob,
+    ReportArtifact,
+)
+from reports.services import document_number_issue
 from rounds import services
 from rounds.enums import Grade, RoundPhase
 from rounds.models import Assignment, ConflictOfInterest, EvaluationGroup, Evidence
@@ -67,6 +74,8 @@ VIEW_ONLY = [
     ReportArtifact,
     RenderJob,
     GroupOpinion,
+    DocumentNumber,  # issued by the render service, once per document
+    DocumentNumberCounter,
 ]
 
 
@@ -160,6 +169,8 @@ def one_of_each(admin_user) -> dict[type, object]:
         GroupOpinion: GroupOpinion.objects.create(
             round=round, school=school, text="意见", author=admin_user
         ),
+        DocumentNumber: document_number_issue(result_set=result_set, kind=ReportKind.ROUND_SUMMARY),
+        DocumentNumberCounter: DocumentNumberCounter.objects.get(kind=ReportKind.ROUND_SUMMARY),
     }
 
 
