@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import transaction_retried
 from core.errors import DomainError
 from rounds.enums import PHASE_ORDER
 from rounds.models import Indicator, Round
@@ -151,7 +152,8 @@ def point_save(
             raise DomainError(
                 _("%(code)s: the input is too long.") % {"code": point.code}, code="invalid"
             )
-        return save(point, form.cleaned_data), None
+        # A deadlock or a busy lock is not the person's fault: the save runs again.
+        return transaction_retried(lambda: save(point, form.cleaned_data)), None
     except DomainError as error:
         return None, error
 

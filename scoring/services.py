@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,15 +85,20 @@ def score_sheet_open(*, round: Round, school: School, actor: Any) -> ScoreSheet:
             _refuse(_not_assigned(school), "not_assigned")
         return sheet
     _check_can_score(actor, round, school)
-    sheet = ScoreSheet.objects.create(round=round, school=school, evaluator=actor)
-    audit_record(
-        actor=actor,
-        action="score_sheet.open",
-        obj=sheet,
-        after=model_snapshot(sheet),
-        round_id=round.pk,
-        school_id=school.pk,
-    )
+    try:
+        with transaction.atomic():
+            sheet = ScoreSheet.objects.create(round=round, school=school, evaluator=actor)
+            audit_record(
+                actor=actor,
+                action="score_sheet.open",
+                obj=sheet,
+                after=model_snapshot(sheet),
+                round_id=round.pk,
+                school_id=school.pk,
+            )
+    except IntegrityError:
+        # Another request of the same evaluator (a second tab) opened it meanwhile.
+        sheet = ScoreSheet.objects.get(round=round, school=school, evaluator=actor)
     return sheet
 
 
@@ -126,7 +131,9 @@ def _score_sheet_for_change(*, sheet: ScoreSheet, actor: Any) -> ScoreSheet:
     """The sheet, locked, once the actor may change its scores: the actor's own
     draft, in the scoring phase, on an active assignment."""
     sheet = (
-        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
+        ScoreSheet.objects.select_for_update(of=("self",))
+        .select_related("round", "school")
+        .get(pk=sheet.pk)
     )
     if sheet.evaluator_id != getattr(actor, "pk", None):
         _refuse(_("This is not your score sheet."), "not_owner")
@@ -351,7 +358,9 @@ def score_sheet_submit(*, sheet: ScoreSheet, actor: Any) -> ScoreSheet:
     Refuses with every unanswered observation point listed in ``details``.
     """
     sheet = (
-        ScoreSheet.objects.select_for_update().select_related("round", "school").get(pk=sheet.pk)
+        ScoreSheet.objects.select_for_update(of=("self",))
+        .select_related("round", "school")
+        .get(pk=sheet.pk)
     )
     if sheet.evaluator_id != getattr(actor, "pk", None):
         _refuse(_("This is not your score sheet."), "not_owner")
