@@ -26,7 +26,7 @@ from rounds.evidence import ALLOWED_LABEL
 from rounds.models import Round
 from schools.models import School
 from schools.permissions import can_view_school_internals
-from scoring import progress, selectors, services
+from scoring import progress, selectors, services, sheet_summary
 from scoring.enums import SheetStatus
 from scoring.forms import SelfScoreForm
 from scoring.permissions import (
@@ -131,6 +131,9 @@ def _self_assessment_context(request: HttpRequest, round: Round, school: School)
             if other.pk != school.pk
         ]
     return {
+        "summary": sheet_summary.summarise(
+            rows, show=request.GET.get("show", "all"), asks_reasons=False
+        ),
         "round": round,
         "school": school,
         "assessment": assessment,

@@ -25,7 +25,7 @@ from rounds import selectors as round_selectors
 from rounds.enums import PHASE_ORDER, AssignmentStatus, RoundPhase
 from rounds.models import Round
 from schools.models import School
-from scoring import selectors, services
+from scoring import selectors, services, sheet_summary
 from scoring.enums import SheetStatus
 from scoring.forms import ScoreForm
 from scoring.permissions import can_view_peer_scores, can_write_score_sheets
@@ -118,6 +118,7 @@ def _sheet_context(request: HttpRequest, round: Round, school: School) -> dict[s
         1 for row in leaves if row.own and (row.own.points is not None or row.own.not_applicable)
     )
     return {
+        "summary": sheet_summary.summarise(rows, show=request.GET.get("show", "all")),
         "round": round,
         "school": school,
         "sheet": sheet,
