@@ -111,7 +111,7 @@
     lastJump[key] = target;
     target.hidden = false;
     target.scrollIntoView({ block: "start" });
-    var field = target.querySelector("input[name=points], textarea, input, a");
+    var field = target.querySelector("input[name=points]") || target.querySelector("a[href], button");
     if (field) field.focus({ preventScroll: true });
   });
 
