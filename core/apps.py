@@ -18,3 +18,4 @@ class CoreConfig(AppConfig):
         # they are synchronised after every app's migrate (and after a test
         # flush) rather than in a migration; the sync is idempotent and cheap.
         post_migrate.connect(_sync_roles, dispatch_uid="xm_eval_roles_sync")
+        from core import checks  # noqa: F401 - registers the system checks

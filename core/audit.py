@@ -1,17 +1,23 @@
 """The audit trail: recording events into a hash chain, and verifying the chain.
 
 Every service that changes state calls ``audit_record``, or ``audit_record_many``
-for many changes at once. Each event's hash is the SHA-256 of its canonical
-JSON content (sequence, time, actor, action, object, before, after) and of the
-previous event's hash; ``audit_verify`` recomputes the chain and names the
-first event whose content or link does not match.
+for many changes at once. Each event's hash is taken over its canonical content
+(sequence, time, actor, action, object, before, after) and the previous event's
+hash; ``audit_verify`` recomputes the chain and names the first event whose
+content or link does not match.
+
+The hash algorithm is recorded on every event (``core.hashing``): SHA-256 or SM3,
+keyed with HMAC when ``AUDIT_HMAC_KEY`` is set, a key the database does not hold,
+so that whoever can write to the database cannot recompute a consistent chain. A
+chain may change algorithm at an event (that event is the mark); it may never fall
+back from keyed to unkeyed. Signed checkpoints of the head written outside the
+database (``core.audit_checkpoints``) anchor it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +27,8 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from core import hashing
+from core.audit_checkpoints import checkpoints_check
 from core.models import AuditChainHead, AuditEvent, canonical_json
 
 GENESIS_HASH = "0" * 64
@@ -75,12 +83,14 @@ def _part(value: str | None) -> str:
     return "-;" if value is None else f"{len(value)}:{value};"
 
 
-def event_content(values: tuple) -> str:
+def event_content(values: tuple, algorithm: str = hashing.LEGACY) -> str:
     """The text an event's hash is taken over, from its ``HASHED_FIELDS`` values.
 
     Every field as text, length-prefixed; the time as integer microseconds
-    since the epoch; before/after as their stored canonical JSON. PostgreSQL
-    builds the very same text in ``_PG_CONTENT`` to verify the chain itself.
+    since the epoch; before/after as their stored canonical JSON; then, for every
+    algorithm but the first chain's plain SHA-256, the algorithm's name, so an
+    event cannot be relabelled. PostgreSQL builds the very same text in
+    ``_PG_CONTENT``.
     """
     (
         sequence,
@@ -111,13 +121,15 @@ def event_content(values: tuple) -> str:
             _part(before),
             _part(after),
             _part(previous_hash),
+            "" if algorithm == hashing.LEGACY else _part(algorithm),
         )
     )
 
 
-def event_hash(values: tuple) -> str:
-    """SHA-256 (hex) of an event's content; ``before``/``after`` as canonical JSON text."""
-    return hashlib.sha256(event_content(values).encode()).hexdigest()
+def event_hash(values: tuple, algorithm: str = hashing.LEGACY) -> str:
+    """The hash (hex) of an event's content under ``algorithm``; ``before``/``after``
+    as canonical JSON text."""
+    return hashing.digest(algorithm, event_content(values, algorithm).encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,7 @@ def audit_record_many(*, actor: Any, changes: Sequence[AuditChange]) -> list[Aud
     head, _created = AuditChainHead.objects.select_for_update().get_or_create(
         pk=1, defaults={"sequence": 0, "hash": GENESIS_HASH}
     )
+    algorithm = hashing.current_algorithm()
     user = actor if getattr(actor, "is_authenticated", False) else None
     now = timezone.now()
     events = []
@@ -185,8 +198,9 @@ def audit_record_many(*, actor: Any, changes: Sequence[AuditChange]) -> list[Aud
             before=_jsonable(change.before) if change.before is not None else None,
             after=_jsonable(change.after) if change.after is not None else None,
             previous_hash=previous_hash,
+            algorithm=algorithm,
         )
-        event.hash = previous_hash = event_hash(_stored_values(event))
+        event.hash = previous_hash = event_hash(_stored_values(event), algorithm)
         events.append(event)
     AuditEvent.objects.bulk_create(events, batch_size=_INSERT_BATCH)
     head.sequence, head.hash = sequence, previous_hash
@@ -216,6 +230,9 @@ class ChainBreak:
 class ChainReport:
     events: int
     broken: ChainBreak | None
+    # (sequence, algorithm) of the first event and of every event that changed it.
+    algorithms: tuple[tuple[int, str], ...] = ()
+    checkpoints: int = 0  # signed checkpoints outside the database that were checked
 
     @property
     def ok(self) -> bool:
@@ -223,31 +240,37 @@ class ChainReport:
 
 
 def _rows(chunk_size: int) -> Iterator[tuple]:
-    """(id, hash, *HASHED_FIELDS) in sequence order, JSON as its stored text."""
+    """(id, hash, algorithm, sequence, previous_hash, content) in sequence order."""
     fields = [f"{name}_text" if name in ("before", "after") else name for name in HASHED_FIELDS]
-    return (
+    for row in (
         AuditEvent.objects.order_by("sequence")
         .annotate(
             before_text=Cast("before", output_field=TextField()),
             after_text=Cast("after", output_field=TextField()),
         )
-        .values_list("id", "hash", *fields)
+        .values_list("id", "hash", "algorithm", *fields)
         .iterator(chunk_size=chunk_size)
-    )
+    ):
+        yield row[0], row[1], row[2], row[3], row[14], event_content(row[3:], row[2])
 
 
 def verify_chain(rows: Iterable[tuple], *, head: tuple[int, str] | None) -> ChainReport:
-    """Walk ``(id, hash, *HASHED_FIELDS)`` rows in sequence order; stop at the first break.
+    """Walk ``(id, hash, algorithm, sequence, previous_hash, content)`` rows in sequence
+    order; stop at the first break.
 
-    Checks that sequences run 1, 2, 3 … without gaps (a deleted event), that
-    each event names its predecessor's hash, that its stored hash matches its
-    content, and that the chain ends where the head says (a deleted tail).
+    Checks that sequences run 1, 2, 3 … without gaps (a deleted event), that each event
+    names its predecessor's hash, that its stored hash matches its content under its
+    algorithm, that the chain never falls back from a keyed algorithm to an unkeyed one
+    (a rewrite by someone without the key), and that the chain ends where the head says
+    (a deleted tail).
     """
     expected_previous = GENESIS_HASH
     expected_sequence = 1
     count = 0
-    for row in rows:
-        event_id, stored_hash, sequence, previous_hash = row[0], row[1], row[2], row[13]
+    marks: list[tuple[int, str]] = []
+    hashers: dict[str, Any] = {}
+    current = None
+    for event_id, stored_hash, algorithm, sequence, previous_hash, content in rows:
         if sequence != expected_sequence:
             return ChainReport(
                 count,
@@ -256,15 +279,35 @@ def verify_chain(rows: Iterable[tuple], *, head: tuple[int, str] | None) -> Chai
                     event_id,
                     f"event #{expected_sequence} is missing (found #{sequence} next)",
                 ),
+                tuple(marks),
             )
         if previous_hash != expected_previous:
             return ChainReport(
-                count, ChainBreak(sequence, event_id, "does not link to the previous event's hash")
+                count,
+                ChainBreak(sequence, event_id, "does not link to the previous event's hash"),
+                tuple(marks),
             )
-        if event_hash(row[2:]) != stored_hash:
+        if algorithm != current:
+            if algorithm not in hashing.ALGORITHMS:
+                reason = f"unknown hash algorithm {algorithm!r}"
+                return ChainReport(count, ChainBreak(sequence, event_id, reason), tuple(marks))
+            if (
+                current is not None
+                and hashing.is_keyed(current)
+                and not hashing.is_keyed(algorithm)
+            ):
+                reason = f"falls back from the keyed {current} to the unkeyed {algorithm}"
+                return ChainReport(count, ChainBreak(sequence, event_id, reason), tuple(marks))
+            if algorithm not in hashers:
+                hashers[algorithm] = hashing.hasher(algorithm)
+            digest = hashers[algorithm]
+            current = algorithm
+            marks.append((sequence, algorithm))
+        if digest(content.encode()) != stored_hash:
             return ChainReport(
                 count,
                 ChainBreak(sequence, event_id, "its content does not match its hash (altered)"),
+                tuple(marks),
             )
         expected_previous = stored_hash
         expected_sequence += 1
@@ -277,8 +320,9 @@ def verify_chain(rows: Iterable[tuple], *, head: tuple[int, str] | None) -> Chai
                 None,
                 f"the chain ends at #{count} but its head records #{head[0]} (events removed)",
             ),
+            tuple(marks),
         )
-    return ChainReport(count, None)
+    return ChainReport(count, None, tuple(marks))
 
 
 def _pg_part(expression: str) -> str:
@@ -288,24 +332,28 @@ def _pg_part(expression: str) -> str:
     )
 
 
-# event_content, spelled in SQL: PostgreSQL recomputes every hash itself.
-_PG_CONTENT = " || ".join(
-    _pg_part(expression)
-    for expression in (
-        "sequence::text",
-        "((extract(epoch FROM created_at) * 1000000)::bigint)::text",
-        "actor_id::text",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "round_id::text",
-        "school_id::text",
-        "before",
-        "after",
-        "previous_hash",
+# event_content, spelled in SQL.
+_PG_CONTENT = (
+    " || ".join(
+        _pg_part(expression)
+        for expression in (
+            "sequence::text",
+            "((extract(epoch FROM created_at) * 1000000)::bigint)::text",
+            "actor_id::text",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "round_id::text",
+            "school_id::text",
+            "before",
+            "after",
+            "previous_hash",
+        )
     )
+    + f" || CASE WHEN algorithm = '{hashing.LEGACY}' THEN '' ELSE {_pg_part('algorithm')} END"
 )
+# A chain of plain SHA-256 only: PostgreSQL recomputes every hash itself.
 _PG_FIRST_BREAK = f"""
     WITH chain AS (
         SELECT id, sequence, hash, previous_hash,
@@ -324,6 +372,19 @@ _PG_TAIL = """
     SELECT count(*), (SELECT hash FROM xm_eval_auditevent ORDER BY sequence DESC LIMIT 1)
     FROM xm_eval_auditevent
 """
+# Any other chain: PostgreSQL builds each event's content, Python hashes it (SM3 and
+# the keyed algorithms are not PostgreSQL's).
+_PG_CONTENT_ROWS = f"""
+    SELECT id, hash, algorithm, sequence, previous_hash, {_PG_CONTENT}
+    FROM xm_eval_auditevent ORDER BY sequence
+"""
+
+
+def _pg_content_rows(chunk_size: int) -> Iterator[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_CONTENT_ROWS)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield from chunk
 
 
 def _verify_in_postgresql(head: tuple[int, str] | None) -> ChainReport:
@@ -332,16 +393,17 @@ def _verify_in_postgresql(head: tuple[int, str] | None) -> ChainReport:
         found = cursor.fetchone()
         cursor.execute(_PG_TAIL)
         count, last_hash = cursor.fetchone()
+    marks = ((1, hashing.LEGACY),) if count else ()
     if found is not None:
         position, sequence, event_id, linked, matches = found
         if sequence != position:
             reason = f"event #{position} is missing (found #{sequence} next)"
-            return ChainReport(position - 1, ChainBreak(position, event_id, reason))
+            return ChainReport(position - 1, ChainBreak(position, event_id, reason), marks)
         if not linked:
             reason = "does not link to the previous event's hash"
         else:
             reason = "its content does not match its hash (altered)"
-        return ChainReport(position - 1, ChainBreak(sequence, event_id, reason))
+        return ChainReport(position - 1, ChainBreak(sequence, event_id, reason), marks)
     if head is not None and (head[0] != count or head[1] != (last_hash or GENESIS_HASH)):
         return ChainReport(
             count,
@@ -350,20 +412,32 @@ def _verify_in_postgresql(head: tuple[int, str] | None) -> ChainReport:
                 None,
                 f"the chain ends at #{count} but its head records #{head[0]} (events removed)",
             ),
+            marks,
         )
-    return ChainReport(count, None)
+    return ChainReport(count, None, marks)
 
 
-def audit_verify(*, chunk_size: int = 5000, in_database: bool | None = None) -> ChainReport:
-    """Verify the whole stored chain (read-only).
+def audit_verify(
+    *, chunk_size: int = 5000, in_database: bool | None = None, checkpoints: bool = True
+) -> ChainReport:
+    """Verify the whole stored chain (read-only), then the signed checkpoints of it kept
+    outside the database (``core.audit_checkpoints``).
 
-    On PostgreSQL the database recomputes every hash in one query (fast, no
-    transfer); elsewhere, or with ``in_database=False``, Python walks the rows.
-    Both name the same first break.
+    On PostgreSQL the database builds each event's content (and, for a chain of plain
+    SHA-256 only, recomputes every hash itself, in one query); elsewhere, or with
+    ``in_database=False``, Python builds and hashes it. All name the same first break.
     """
     head = AuditChainHead.objects.filter(pk=1).values_list("sequence", "hash").first()
     if in_database is None:
         in_database = connection.vendor == "postgresql"
-    if in_database:
-        return _verify_in_postgresql(head)
-    return verify_chain(_rows(chunk_size), head=head)
+    if not in_database:
+        report = verify_chain(_rows(chunk_size), head=head)
+    elif not AuditEvent.objects.exclude(algorithm=hashing.LEGACY).exists():
+        report = _verify_in_postgresql(head)
+    else:
+        report = verify_chain(_pg_content_rows(chunk_size), head=head)
+    if not checkpoints or not report.ok:
+        return report
+    checked, failure = checkpoints_check()
+    broken = None if failure is None else ChainBreak(failure.sequence, None, failure.reason)
+    return ChainReport(report.events, broken, report.algorithms, checked)

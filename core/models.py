@@ -63,6 +63,8 @@ class AuditEvent(models.Model):
     after = CanonicalJSONField(_("after"), null=True, blank=True)
     previous_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # core.hashing: how this event's hash was taken (the chain may change algorithm).
+    algorithm = models.CharField(_("hash algorithm"), max_length=16, default="sha256")
 
     class Meta:
         db_table = "xm_eval_auditevent"  # kept from the app it was created in

@@ -26,3 +26,9 @@ def _english_unless_asked(request, settings):  # noqa: ANN001, ANN202
     # interface, which is the users' default, is marked ``zh_hans``.
     if request.node.get_closest_marker("zh_hans") is None:
         settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path_factory):  # noqa: ANN001, ANN202
+    # Checkpoints belong to one database: each test's database gets its own folder.
+    settings.AUDIT_CHECKPOINT_DIR = str(tmp_path_factory.mktemp("audit-checkpoints"))

@@ -303,6 +303,14 @@ RECTIFICATION_NOTICE_RENDER = env_bool("RECTIFICATION_NOTICE_RENDER", True)
 # Fernet keys for the objectors' identities, comma separated (the first encrypts; all
 # decrypt, for rotation). Empty: a key derived from SECRET_KEY.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY")
+# The audit chain (core.hashing, core.audit_checkpoints): the hash, sha256 or sm3 (国密);
+# a key kept outside the database makes the chain keyed (HMAC), so whoever can write to
+# the database cannot recompute it. Signed checkpoints of its head go to a folder (by
+# default in the media store), the log and these addresses, every hour (Celery beat).
+AUDIT_HASH_ALGORITHM = os.environ.get("AUDIT_HASH_ALGORITHM", "sha256")
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")
+AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS")
 # The largest scanned seal an organisation may attach to an objection.
 OBJECTION_SEAL_MAX_BYTES = int(os.environ.get("OBJECTION_SEAL_MAX_BYTES", str(5 * 1024 * 1024)))
 # Reminder e-mails go out this many days before every deadline, once each.
@@ -317,6 +325,10 @@ CELERY_BEAT_SCHEDULE = {
     "rectifications-escalate-overdue": {
         "task": "xm_eval.tasks.rectifications_escalate_overdue",
         "schedule": crontab(minute=30, hour=0),
+    },
+    "audit-checkpoint": {
+        "task": "core.tasks.audit_checkpoint",
+        "schedule": crontab(minute=5),
     },
 }
 # The site's address, for links in e-mails (reminders).

@@ -2,6 +2,7 @@
 
 import time
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from core.audit import audit_verify
@@ -12,7 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
-        report = audit_verify()
+        try:
+            report = audit_verify()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from error
         seconds = time.perf_counter() - started
         if report.broken is not None:
             broken = report.broken
@@ -23,8 +27,10 @@ class Command(BaseCommand):
                 f"audit chain broken at {where}: {broken.reason}; "
                 f"{report.events} event(s) before it verified."
             )
+        algorithms = ", ".join(f"{name} from #{sequence}" for sequence, name in report.algorithms)
         self.stdout.write(
             self.style.SUCCESS(
-                f"audit chain intact: {report.events} event(s) verified in {seconds:.2f} s."
+                f"audit chain intact: {report.events} event(s) verified in {seconds:.2f} s"
+                f" ({algorithms or 'empty'}); {report.checkpoints} signed checkpoint(s) hold."
             )
         )
