@@ -164,7 +164,9 @@ def audit_record(
     return audit_record_many(actor=actor, changes=[change])[0]
 
 
-@transaction.atomic
+# Inside a caller's transaction (every service) no savepoint of its own: a failure here
+# fails the whole change, which is what must happen, and the hot paths save two queries.
+@transaction.atomic(savepoint=False)
 def audit_record_many(*, actor: Any, changes: Sequence[AuditChange]) -> list[AuditEvent]:
     """Append one event per change made by ``actor``, in the given order, to the chain.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists
+
 from core.api import role_permission
 from core.permissions import (
     is_bureau_admin,
@@ -63,6 +65,17 @@ def has_active_assignment(user: Any, round: Round, school: School) -> bool:
     return Assignment.objects.filter(
         round=round, school=school, evaluator=user, status=AssignmentStatus.ACTIVE
     ).exists()
+
+
+def active_assignment_exists(*, round: Any, school: Any, evaluator: Any) -> Exists:
+    """The assignment half of ``has_active_assignment`` as an expression, for a query
+    that loads a row anyway (a score sheet under its lock); the arguments may be
+    ``OuterRef``s. The caller has checked the role."""
+    return Exists(
+        Assignment.objects.filter(
+            round=round, school=school, evaluator=evaluator, status=AssignmentStatus.ACTIVE
+        )
+    )
 
 
 def can_view_evidence(user: Any, round: Round, school: School) -> bool:

@@ -258,6 +258,16 @@ def observation_point(*, round: Round, indicator: Indicator | int | str) -> Indi
     return found
 
 
+def evaluator_assignment(*, round_id: int, school_id: int, evaluator_id: int) -> Assignment | None:
+    """The evaluator's assignment to the school (active or recused), if any, with its
+    round, the round's framework and the school, in one query."""
+    return (
+        Assignment.objects.select_related("round__framework", "school")
+        .filter(round_id=round_id, school_id=school_id, evaluator_id=evaluator_id)
+        .first()
+    )
+
+
 def assignment_of(*, round: Round, school_id: int, evaluator_id: int) -> Assignment | None:
     """The evaluator's assignment to the school (active or recused), if any."""
     return Assignment.objects.filter(

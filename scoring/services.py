@@ -16,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +25,7 @@ from core.audit import AuditChange, audit_record, audit_record_many, model_snaps
 from core.errors import DomainError
 from rounds.enums import RoundPhase
 from rounds.models import GroupMember, Indicator, Round
-from rounds.permissions import can_edit_self_assessment
+from rounds.permissions import active_assignment_exists, can_edit_self_assessment
 from rounds.selectors import observation_point, observation_points, point_key, unknown_point
 from schools.models import School
 from scoring.enums import SheetStatus
@@ -202,20 +204,28 @@ def _indicator_text(indicator: Indicator | int | str) -> str:
     return indicator.code if isinstance(indicator, Indicator) else str(indicator)
 
 
-def _scores_store(*, sheet: ScoreSheet, actor: Any, checked: list[_CheckedScore]) -> list[Score]:
+def _scores_store(
+    *,
+    sheet: ScoreSheet,
+    actor: Any,
+    checked: list[_CheckedScore],
+    existing: dict[int, Score] | None = None,
+) -> list[Score]:
     """Write the checked scores to the locked sheet and audit every change.
 
-    One query loads the sheet's scores for these points; new ones are inserted
+    One query loads the sheet's scores for these points (unless the caller read them
+    already: ``existing``, by indicator id); new ones are inserted
     and existing ones updated in bulk; each score whose points, "not
     applicable" or reason changed gets a ``score.set`` event with its before
     and after values (no before for a new score).
     """
-    existing = {
-        score.indicator_id: score
-        for score in Score.objects.filter(
-            sheet=sheet, indicator_id__in=[item.point.pk for item in checked]
-        )
-    }
+    if existing is None:
+        existing = {
+            score.indicator_id: score
+            for score in Score.objects.filter(
+                sheet=sheet, indicator_id__in=[item.point.pk for item in checked]
+            )
+        }
     now = timezone.now()
     scores: list[Score] = []
     new: list[Score] = []
@@ -286,6 +296,130 @@ def score_set(
     if refused:
         raise refused[0][1]
     return _scores_store(sheet=sheet, actor=actor, checked=checked)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PointSaved:
+    """An autosaved score and its sheet's progress after the save."""
+
+    score: Score
+    answered: int  # the sheet's observation points with an answer
+    total: int  # the framework's observation points
+
+
+def _sheet_locked_for_autosave(*, round: Round, school: School, actor: Any) -> ScoreSheet | None:
+    """The actor's sheet for the school, locked, with its round read afresh and whether
+    the actor's assignment is active, in one query; None before the sheet is opened."""
+    return (
+        ScoreSheet.objects.select_for_update(of=("self",))
+        .select_related("round")
+        .annotate(
+            assigned=active_assignment_exists(
+                round=OuterRef("round_id"),
+                school=OuterRef("school_id"),
+                evaluator=OuterRef("evaluator_id"),
+            )
+        )
+        .filter(round=round, school=school, evaluator=actor)
+        .first()
+    )
+
+
+def _point_with_progress(*, sheet: ScoreSheet, indicator_id: int) -> Indicator | None:
+    """The observation point ``indicator_id`` of the sheet's framework, in one query
+    annotated with the sheet's score for it (``own_*``), the sheet's answered count and
+    the framework's number of observation points; None if it is not one."""
+    leaves = Indicator.objects.filter(framework_id=sheet.round.framework_id, children__isnull=True)
+    own = Score.objects.filter(sheet=sheet, indicator=OuterRef("pk"))
+    answered = (
+        Score.objects.filter(sheet=sheet)
+        .exclude(points__isnull=True, not_applicable=False)
+        .order_by()
+        .values("sheet")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    total = leaves.order_by().values("framework").annotate(count=Count("pk")).values("count")
+    return (
+        leaves.filter(pk=indicator_id)
+        .annotate(
+            own_id=Subquery(own.values("pk")[:1]),
+            own_points=Subquery(own.values("points")[:1]),
+            own_not_applicable=Subquery(own.values("not_applicable")[:1]),
+            own_reason=Subquery(own.values("deduction_reason")[:1]),
+            answered_count=Coalesce(Subquery(answered), 0),
+            leaf_count=Subquery(total),
+        )
+        .first()
+    )
+
+
+def score_autosave(
+    *,
+    round: Round,
+    school: School,
+    actor: Any,
+    indicator_id: int,
+    points: Any = None,
+    not_applicable: bool = False,
+    deduction_reason: str = "",
+) -> PointSaved:
+    """``score_set`` for one observation point given by id, as the sheet's autosave
+    calls it (the sheet opened on first use), with the sheet's progress after it.
+
+    The rules, refusals and audit event are ``score_set``'s. Its cost is fixed: the
+    sheet locked with its round and assignment in one query, the point with its
+    score and the sheet's counts in another, the write and the audit chain's three.
+    """
+    with transaction.atomic():
+        sheet = _sheet_locked_for_autosave(round=round, school=school, actor=actor)
+        if sheet is None:
+            score_sheet_open(round=round, school=school, actor=actor)
+            sheet = _sheet_locked_for_autosave(round=round, school=school, actor=actor)
+        if sheet.status == SheetStatus.SUBMITTED:
+            _refuse(
+                _("The score sheet was submitted on %(time)s and is locked.")
+                % {"time": timezone.localtime(sheet.submitted_at).strftime("%Y-%m-%d %H:%M")},
+                "sheet_locked",
+            )
+        if sheet.round.phase != RoundPhase.EXPERT_SCORING:
+            _check_can_score(actor, sheet.round, school)  # refuses: scoring closed
+        if not sheet.assigned:
+            _refuse(_not_assigned(school), "not_assigned")
+        point = _point_with_progress(sheet=sheet, indicator_id=indicator_id)
+        if point is None:
+            raise unknown_point(indicator_id)
+        value = clean_points(
+            point=point,
+            points=points,
+            not_applicable=not_applicable,
+            reason=deduction_reason,
+            reason_required=True,
+        )
+        existing = {}
+        if point.own_id is not None:
+            existing[point.pk] = Score(
+                pk=point.own_id,
+                sheet=sheet,
+                indicator=point,
+                points=point.own_points,
+                max_points=point.max_points,
+                not_applicable=point.own_not_applicable,
+                deduction_reason=point.own_reason,
+            )
+        checked = _CheckedScore(
+            point=point,
+            points=value,
+            not_applicable=not_applicable,
+            deduction_reason=deduction_reason.strip() if value != point.max_points else "",
+            comment="",
+        )
+        score = _scores_store(sheet=sheet, actor=actor, checked=[checked], existing=existing)[0]
+    was_answered = point.own_id is not None and (
+        point.own_points is not None or point.own_not_applicable
+    )
+    answered = point.answered_count + (0 if was_answered else 1)
+    return PointSaved(score=score, answered=answered, total=point.leaf_count)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.db import transaction_retried
 from core.errors import DomainError
 from rounds import evidence_selectors
 from rounds import selectors as round_selectors
@@ -29,16 +30,19 @@ from scoring import selectors, services, sheet_summary
 from scoring.enums import SheetStatus
 from scoring.forms import ScoreForm
 from scoring.permissions import can_view_peer_scores, can_write_score_sheets
+from scoring.progress import framework_leaf_count
 from scoring.score_pages import (
     Refused,
     evaluator_labels,
     forbidden,
     is_deduction,
+    is_htmx,
     local_time,
     missing_points,
+    observation_point_or_404,
     phase_index,
-    point_autosave,
     point_rows,
+    point_saved_redirect,
     round_and_school,
 )
 
@@ -55,15 +59,18 @@ def _evaluator_assignment(request: HttpRequest, round: Round, school: School) ->
     if assignment is None:
         raise Http404(_("You are not assigned to this school."))
     if assignment.status == AssignmentStatus.RECUSED:
-        raise Refused(
-            render(
-                request,
-                "sheets/recused.html",
-                {"round": round, "school": school, "assignment": assignment},
-                status=403,
-            )
-        )
+        raise Refused(_recused(request, assignment))
     return assignment
+
+
+def _recused(request: HttpRequest, assignment: Any) -> HttpResponse:
+    """403: the evaluator was recused from the school, and why."""
+    return render(
+        request,
+        "sheets/recused.html",
+        {"round": assignment.round, "school": assignment.school, "assignment": assignment},
+        status=403,
+    )
 
 
 def _scoring_state(round: Round, sheet: Any) -> tuple[bool, str]:
@@ -149,38 +156,69 @@ def sheet(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def score(request: HttpRequest, round_id: int, school_id: int, indicator_id: int) -> HttpResponse:
-    """Autosave one score (htmx): answers the point's status and the progress bar."""
-    round, school = round_and_school(round_id, school_id)
+    """Autosave one score (htmx): answers the point's status and the progress bar.
+
+    The hot path of a scoring day, so its queries are counted: the assignment brings
+    the round, framework and school, and ``services.score_autosave`` the progress.
+    """
+    user = request.user
+    if not can_write_score_sheets(user):
+        return forbidden(request, _("Score sheets are for the evaluators of the round."))
+    assignment = round_selectors.evaluator_assignment(
+        round_id=round_id, school_id=school_id, evaluator_id=user.pk
+    )
+    if assignment is None:
+        round, school = round_and_school(round_id, school_id)  # 404 for a wrong address
+        raise Http404(_("You are not assigned to this school."))
+    round, school = assignment.round, assignment.school
+    if assignment.status == AssignmentStatus.RECUSED:
+        return _recused(request, assignment)
+    form = ScoreForm(request.POST)
+    page_url = reverse("sheets:sheet", args=[round.pk, school.pk])
+    saved = None
     try:
-        _evaluator_assignment(request, round, school)
-    except Refused as refused:
-        return refused.response
-
-    def save(point: Any, data: dict[str, Any]) -> Any:
-        sheet = services.score_sheet_open(round=round, school=school, actor=request.user)
-        return services.score_set(
-            sheet=sheet,
-            actor=request.user,
-            indicator=point,
-            points=data.get("points"),
-            not_applicable=bool(data.get("not_applicable")),
-            deduction_reason=data.get("deduction_reason") or "",
+        if not form.is_valid():
+            point = observation_point_or_404(round, indicator_id)
+            raise DomainError(
+                _("%(code)s: the input is too long.") % {"code": point.code}, code="invalid"
+            )
+        data = form.cleaned_data
+        # A deadlock or a busy lock is not the person's fault: the save runs again.
+        saved = transaction_retried(
+            lambda: services.score_autosave(
+                round=round,
+                school=school,
+                actor=user,
+                indicator_id=indicator_id,
+                points=data.get("points"),
+                not_applicable=bool(data.get("not_applicable")),
+                deduction_reason=data.get("deduction_reason") or "",
+            )
         )
-
-    def answered() -> int:
-        sheet = selectors.score_sheet_of(
-            round=round, school_id=school.pk, evaluator_id=request.user.pk
+        point, error = saved.score.indicator, None
+    except DomainError as refusal:
+        if refusal.code == "unknown_indicator":
+            raise Http404(str(refusal)) from None
+        point, error = observation_point_or_404(round, indicator_id), refusal
+    if not is_htmx(request):
+        return point_saved_redirect(request, point, error, page_url)
+    if saved is None:
+        answered = selectors.sheet_answered_count(
+            sheet=selectors.score_sheet_of(round=round, school_id=school.pk, evaluator_id=user.pk)
         )
-        return selectors.sheet_answered_count(sheet=sheet)
-
-    return point_autosave(
+        progress = {"answered": answered, "total": framework_leaf_count(round=round)}
+    else:
+        progress = {"answered": saved.answered, "total": saved.total}
+    return render(
         request,
-        round=round,
-        indicator_id=indicator_id,
-        form=ScoreForm(request.POST),
-        save=save,
-        page_url=reverse("sheets:sheet", args=[round.pk, school.pk]),
-        answered=answered,
+        "sheets/_score_status.html",
+        {
+            "point": point,
+            "saved": saved.score if saved else None,
+            "error": error,
+            "progress": progress,
+            "oob": True,
+        },
     )
 
 

@@ -147,6 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sessions are read from the cache (Redis in production) and written through to
 # the database, so a request such as an autosave does not query for its session.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's model backend, loading the user's roles with the user (one query a request).
+AUTHENTICATION_BACKENDS = ["core.auth_backends.RolesModelBackend"]
 LOGIN_URL = "site:login"
 LOGIN_REDIRECT_URL = "site:home"
 

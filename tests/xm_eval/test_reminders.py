@@ -236,6 +236,7 @@ def test_beat_schedules_the_reminders_and_the_escalation_daily():
     assert tasks == {
         "xm_eval.tasks.reminders_send",
         "xm_eval.tasks.rectifications_escalate_overdue",
+        "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
     }
     app.loader.import_default_modules()
     assert tasks <= set(app.tasks)

@@ -13,6 +13,8 @@ PRODUCTION = {
     "SECRET_KEY": "x7!kq2-production-like-secret-key-9f8e7d6c5b4a3210zyxwvutsrqpon",
     "ALLOWED_HOSTS": "eval.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    # The audit chain's key, held outside the database (core.W001 warns without it).
+    "AUDIT_HMAC_KEY": "3f1c9a7e5b2d4068a1c3e5f7092b4d6f8a0c2e4f6a8b0d2f4a6c8e0b2d4f6a8c",
 }
 
 
