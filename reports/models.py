@@ -7,6 +7,8 @@ again after a worker died, never leaves a second copy. Files live in the private
 media storage and are served only through a permission-checked view.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -115,6 +117,10 @@ class RenderJob(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Progress as a heartbeat: the last document stored or failed, the last re-send.
+    progress_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    requeued_at = models.DateTimeField(_("last sent again at"), null=True, blank=True)
+    requeue_count = models.PositiveIntegerField(_("times sent again"), default=0)
 
     class Meta:
         verbose_name = _("render job")
@@ -129,6 +135,11 @@ class RenderJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.result_set} #{self.pk}"
+
+    @property
+    def last_activity(self) -> Any:
+        """When the job last moved: started, stored or failed a document, or was sent again."""
+        return max(t for t in (self.created_at, self.progress_at, self.requeued_at) if t)
 
 
 class RenderFailure(models.Model):

@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core import permissions
 from rectification.models import Rectification
-from reports.enums import SCHOOL_KINDS, ReportKind
+from reports.enums import SCHOOL_KINDS, RenderJobStatus, ReportKind
 from reports.models import DocumentNumber, GroupOpinion, RenderFailure, RenderJob, ReportArtifact
 from reports.permissions import can_download_every_report
 from rounds.enums import AssignmentStatus, ConflictKind, Grade, GroupRole, RoundPhase
@@ -704,6 +704,7 @@ class JobProgress:
     total: int
     done: int
     failures: list[RenderFailure]
+    stale: bool = False  # running, but no progress for longer than a render may take
 
     @property
     def failed(self) -> int:
@@ -716,6 +717,38 @@ class JobProgress:
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(100 * (self.done + self.failed) / self.total)
+
+
+def render_job_missing_documents(*, job: RenderJob) -> list[tuple[str, int | None]]:
+    """The job's documents not stored yet, in the job's order."""
+    present = set(
+        ReportArtifact.objects.filter(result_set_id=job.result_set_id).values_list(
+            "kind", "school_id"
+        )
+    )
+    return [
+        (kind, school_id) for kind, school_id in job.documents if (kind, school_id) not in present
+    ]
+
+
+def render_job_is_stale(job: RenderJob, *, now: Any = None) -> bool:
+    """A running job that made no progress for ``REPORTS_STALE_AFTER`` seconds: its
+    worker most likely died (a document's hard time limit has passed)."""
+    if job.status != RenderJobStatus.RUNNING:
+        return False
+    now = now or timezone.now()
+    return (now - job.last_activity).total_seconds() > settings.REPORTS_STALE_AFTER
+
+
+def render_jobs_stale(*, now: Any = None) -> list[RenderJob]:
+    """Running jobs without progress for ``REPORTS_STALE_AFTER`` seconds."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.REPORTS_STALE_AFTER)
+    return [
+        job
+        for job in RenderJob.objects.filter(status=RenderJobStatus.RUNNING, created_at__lt=cutoff)
+        if render_job_is_stale(job, now=now)
+    ]
 
 
 def render_job_progress(*, job: RenderJob) -> JobProgress:
@@ -734,4 +767,10 @@ def render_job_progress(*, job: RenderJob) -> JobProgress:
         .order_by("kind", "school__code")
         if (failure.kind, failure.school_id) not in done
     ]
-    return JobProgress(job=job, total=job.total, done=len(done), failures=failures)
+    return JobProgress(
+        job=job,
+        total=job.total,
+        done=len(done),
+        failures=failures,
+        stale=len(done) + len(failures) < job.total and render_job_is_stale(job),
+    )

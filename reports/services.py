@@ -289,10 +289,10 @@ def render_job_start(
     return job
 
 
-def _enqueue(job_id: int) -> None:
+def _enqueue(job_id: int, documents: Any = None) -> None:
     from reports.tasks import render_job_enqueue  # the task module imports this one
 
-    render_job_enqueue(job_id)
+    render_job_enqueue(job_id, documents)
 
 
 def render_failure_record(*, job_id: int, kind: str, school_id: int | None, error: str) -> None:
@@ -303,10 +303,12 @@ def render_failure_record(*, job_id: int, kind: str, school_id: int | None, erro
 
 
 def render_job_refresh(*, job_id: int) -> RenderJob:
-    """Mark a job finished once every document is either stored or failed."""
+    """Note the job's progress (its heartbeat) and mark it finished once every
+    document is either stored or failed."""
     job = RenderJob.objects.get(pk=job_id)
     if job.status == RenderJobStatus.FINISHED:
         return job
+    RenderJob.objects.filter(pk=job.pk).update(progress_at=timezone.now())
     progress = selectors.render_job_progress(job=job)
     if progress.finished:
         RenderJob.objects.filter(pk=job.pk, status=RenderJobStatus.RUNNING).update(
@@ -314,6 +316,56 @@ def render_job_refresh(*, job_id: int) -> RenderJob:
         )
         job.refresh_from_db()
     return job
+
+
+@transaction.atomic
+def render_job_requeue(*, job_id: int, actor: AbstractBaseUser | None) -> RenderJob:
+    """Send a job's missing documents (not stored yet, or failed) to the workers again.
+
+    For a job whose worker died (``render_jobs_recover`` calls it with no actor) or
+    that the bureau retries from its page. Rendering is idempotent, so a document
+    whose first message is still delivered later is not stored twice. Audited.
+    """
+    if actor is not None and not can_render_reports(actor):
+        raise DomainError(_("Only the bureau renders the round's reports."), code="not_allowed")
+    job = RenderJob.objects.select_for_update().get(pk=job_id)
+    missing = selectors.render_job_missing_documents(job=job)
+    if not missing:
+        raise DomainError(_("Every document of this job is stored."), code="nothing_missing")
+    RenderFailure.objects.filter(job=job).delete()  # counted again once they fail again
+    job.status = RenderJobStatus.RUNNING
+    job.finished_at = None
+    job.requeued_at = timezone.now()
+    job.requeue_count += 1
+    job.save(update_fields=["status", "finished_at", "requeued_at", "requeue_count"])
+    audit_record(
+        actor=actor,
+        action="report.render_job_requeue",
+        obj=job,
+        after={"documents": [list(document) for document in missing], "times": job.requeue_count},
+        round_id=job.result_set.round_id,
+    )
+    transaction.on_commit(lambda: _enqueue(job.pk, missing), robust=False)
+    return job
+
+
+def render_jobs_recover(*, now: Any = None) -> list[int]:
+    """Send again the missing documents of every stale job (no progress for
+    ``REPORTS_STALE_AFTER`` seconds, see ``selectors.render_jobs_stale``), at most
+    ``REPORTS_AUTO_REQUEUES`` times each; later the job waits for the bureau's retry.
+    Returns the ids of the jobs sent again."""
+    requeued = []
+    for job in selectors.render_jobs_stale(now=now):
+        if job.requeue_count >= settings.REPORTS_AUTO_REQUEUES:
+            continue
+        try:
+            render_job_requeue(job_id=job.pk, actor=None)
+        except DomainError:  # stored meanwhile
+            render_job_refresh(job_id=job.pk)
+            continue
+        logger.warning("Render job %s made no progress; its missing documents went again", job.pk)
+        requeued.append(job.pk)
+    return requeued
 
 
 # ------------------------------------------------------------ group opinion

@@ -13,9 +13,11 @@ import logging
 from typing import Any
 
 from celery import group, shared_task
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
 from core.errors import DomainError
+from reports import services
 from reports.enums import ReportKind
 from reports.models import RenderJob
 from reports.services import render_failure_record, render_job_refresh, report_artifact_render
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 QUEUE = "reports"
 MAX_RETRIES = 3
+RENDER_LIMIT = settings.REPORTS_RENDER_TIME_LIMIT  # seconds; the soft limit a minute before
 
 
 @shared_task(
@@ -32,8 +35,8 @@ MAX_RETRIES = 3
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=MAX_RETRIES,
-    soft_time_limit=240,
-    time_limit=300,
+    soft_time_limit=max(RENDER_LIMIT - 60, RENDER_LIMIT // 2),
+    time_limit=RENDER_LIMIT,
 )
 def render_document(
     self,  # noqa: ANN001 - the bound task
@@ -72,13 +75,21 @@ def render_document(
     return {"artifact_id": artifact.pk, "kind": kind, "school_id": school_id}
 
 
-def render_job_enqueue(job_id: int) -> None:
-    """Send a job's documents as one group of ``render_document`` tasks."""
+def render_job_enqueue(job_id: int, documents: Any = None) -> None:
+    """Send a job's documents (or only ``documents``, as ``[kind, school id]`` pairs)
+    as one group of ``render_document`` tasks."""
     job = RenderJob.objects.get(pk=job_id)
     group(
         render_document.si(job.result_set_id, kind, school_id, job.pk)
-        for kind, school_id in job.documents
+        for kind, school_id in (job.documents if documents is None else documents)
     ).apply_async()
+
+
+@shared_task(name="reports.tasks.render_jobs_recover")
+def render_jobs_recover() -> list[int]:
+    """Every minute (beat): send again the missing documents of stale render jobs, the
+    ones whose worker died without a word (killed, out of memory, the machine lost)."""
+    return services.render_jobs_recover()
 
 
 def rectification_notices_enqueue(

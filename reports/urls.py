@@ -10,6 +10,7 @@ urlpatterns = [
     path("rounds/<int:round_id>/", views.round_reports, name="round"),
     path("rounds/<int:round_id>/render/", views.render_start, name="render"),
     path("jobs/<int:job_id>/", views.job, name="job"),
+    path("jobs/<int:job_id>/retry/", views.job_retry, name="job_retry"),
     path("artifacts/<int:artifact_id>/download/", views.artifact_download, name="download"),
     path(
         "rounds/<int:round_id>/schools/<int:school_id>/opinion/",

@@ -133,10 +133,31 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
     if found is None:
         raise Http404
     progress = selectors.render_job_progress(job=found)
-    context = {"job": found, "progress": progress, "round": found.result_set.round}
+    context = {
+        "job": found,
+        "progress": progress,
+        "round": found.result_set.round,
+        "can_retry": can_render_reports(request.user),
+    }
     return render_fragment_or_page(
         request, "reports/_job_progress.html", "reports/job.html", context
     )
+
+
+@signed_in
+@allowed(can_render_reports)
+@require_POST
+def job_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Send a stalled or failed job's missing documents to the workers again."""
+    if selectors.render_job_for_page(job_id=job_id) is None:
+        raise Http404
+    try:
+        services.render_job_requeue(job_id=job_id, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The missing documents were sent to the workers again."))
+    return redirect("reports:job", job_id=job_id)
 
 
 @signed_in

@@ -211,7 +211,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # acknowledged late is never delivered twice while it is still running.
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "540"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "600"))
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# One PDF's render: killed after REPORTS_RENDER_TIME_LIMIT seconds (a soft limit a
+# minute before lets it record the failure).
+REPORTS_RENDER_TIME_LIMIT = int(os.environ.get("REPORTS_RENDER_TIME_LIMIT", "300"))
+# A message a dead worker held comes back after the visibility timeout: a minute
+# above the longest hard limit (11 minutes by default), not Redis's default hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, REPORTS_RENDER_TIME_LIMIT) + 60
+}
+# A render job without progress for this long (a document's hard limit and a
+# minute) is stale: its missing documents are sent again (reports.tasks).
+REPORTS_STALE_AFTER = int(
+    os.environ.get("REPORTS_STALE_AFTER", str(REPORTS_RENDER_TIME_LIMIT + 60))
+)
+# Automatic re-sends of a stale job before it waits for the bureau's retry.
+REPORTS_AUTO_REQUEUES = 3
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "reports"}}
@@ -331,6 +345,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "core.tasks.audit_checkpoint",
         "schedule": crontab(minute=5),
+    },
+    "render-jobs-recover": {
+        "task": "reports.tasks.render_jobs_recover",
+        "schedule": 60.0,
     },
 }
 # The site's address, for links in e-mails (reminders).

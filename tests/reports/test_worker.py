@@ -35,9 +35,11 @@ django.setup()
 import weasyprint
 from xm_eval.celery import app
 
-app.conf.broker_transport_options = {
-    "visibility_timeout": 4, "unacked_restore_interval": 1, "unacked_restore_throttle": 1,
-}
+if os.environ.get("XM_EVAL_TEST_VISIBILITY"):
+    app.conf.broker_transport_options = {
+        "visibility_timeout": int(os.environ["XM_EVAL_TEST_VISIBILITY"]),
+        "unacked_restore_interval": 1, "unacked_restore_throttle": 1,
+    }
 marker = pathlib.Path(os.environ["XM_EVAL_TEST_MARKER"])
 write_pdf = weasyprint.Document.write_pdf
 
@@ -85,11 +87,16 @@ def worker_factory(transactional_db, tmp_path, settings):
         "XM_EVAL_TEST_MARKER": str(marker),
     }
 
-    def start(name: str) -> subprocess.Popen:
+    def start(name: str, **extra: str) -> subprocess.Popen:
         process = subprocess.Popen(
             [sys.executable, "-c", WORKER],
             cwd=ROOT,
-            env={**env, "XM_EVAL_TEST_WORKER": f"{name}-{os.getpid()}@%h"},
+            env={
+                "XM_EVAL_TEST_VISIBILITY": "4",
+                **env,
+                "XM_EVAL_TEST_WORKER": f"{name}-{os.getpid()}@%h",
+                **extra,
+            },
         )
         processes.append(process)
         return process
@@ -147,3 +154,43 @@ def test_killing_a_worker_mid_render_still_ends_with_one_artifact(worker_factory
     artifact = artifacts[0]
     assert (artifact.kind, artifact.school_id) == (ReportKind.SCHOOL_REPORT, school.pk)
     assert Path(artifact.file.path).read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.celery_worker
+def test_a_job_whose_worker_was_killed_is_sent_again_and_ends_with_each_document_once(
+    worker_factory, settings
+):
+    """No short visibility timeout here: the job's own recovery (what the beat runs
+    every minute) sends the missing documents again once the job is stale."""
+    from reports import services
+    from reports.tasks import render_job_enqueue
+
+    settings.REPORTS_STALE_AFTER = 8  # the workers' render limit is 20 s
+    data = SmallRound(publish=True)
+    from xm_eval.celery import app
+
+    with app.connection_for_write() as conn:  # the notices publishing sent: the job has them
+        conn.default_channel.queue_purge("reports")
+    job = services.render_job_start(result_set=data.result_set, actor=None, enqueue=False)
+    limits = {"XM_EVAL_TEST_VISIBILITY": "", "REPORTS_RENDER_TIME_LIMIT": "20"}
+    first = worker_factory("doomed", **limits)
+    render_job_enqueue(job.pk)
+    _wait(worker_factory.marker.exists, 90, "the first worker to start rendering")
+    first.send_signal(signal.SIGKILL)  # mid-render, its message unacknowledged
+    first.wait(timeout=30)
+    killed_at = time.monotonic()
+    worker_factory("survivor", **limits)
+
+    def complete() -> bool:
+        services.render_jobs_recover()  # as the beat does, every minute
+        return ReportArtifact.objects.count() >= job.total
+
+    _wait(complete, 180, "every document of the job")
+    recovered_in = time.monotonic() - killed_at
+    time.sleep(5)  # any duplicate render would try to store now
+    stored = sorted(ReportArtifact.objects.values_list("kind", "school_id"))
+    assert stored == sorted((kind, school) for kind, school in job.documents)
+    job.refresh_from_db()
+    assert job.requeue_count >= 1
+    assert recovered_in < 180
+    print(f"every document stored {recovered_in:.0f} s after the worker was killed")
