@@ -4,7 +4,9 @@ and their open assignment at that school recused."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.enums import Role
@@ -61,3 +63,20 @@ def test_the_evaluator_home_links_the_conflict_page():
     client = Client()
     client.force_login(expert)
     assert reverse("rounds:conflicts") in client.get(reverse("site:home")).content.decode()
+
+
+def test_the_conflict_page_runs_the_same_queries_for_1_and_4_conflicts():
+    expert = UserFactory(username="expert", roles=[Role.EVALUATOR])
+    client = Client()
+    client.force_login(expert)
+    counts = []
+    for wanted in (1, 4):
+        while ConflictOfInterest.objects.count() < wanted:
+            ConflictOfInterest.objects.create(
+                evaluator=expert, school=SchoolFactory(), kind="declared", reason="亲属"
+            )
+        client.get(reverse("rounds:conflicts"))
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("rounds:conflicts")).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

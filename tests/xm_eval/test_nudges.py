@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -157,3 +159,25 @@ def test_only_the_bureau_admin_may_remind(bureau_admin):
     )
     assert client_of(bureau_admin).get(remind_url(round, "nobody")).status_code == 404
     assert mail.outbox == []
+
+
+def count_queries(client: Client, url: str) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_confirmation_page_runs_the_same_queries_for_2_and_6_evaluators(bureau_admin):
+    client = client_of(bureau_admin)
+    counts = []
+    for size in (2, 6):
+        schools = [SchoolFactory(), SchoolFactory()]
+        round = make_round(schools=schools)
+        for index in range(size):
+            expert = UserFactory(username=f"qc-{size}-{index}", email=f"qc{size}{index}@example.cn")
+            for school in schools:
+                assign(round, school, expert)
+        round = round_to_phase(round, RoundPhase.EXPERT_SCORING, actor=bureau_admin)
+        counts.append(count_queries(client, remind_url(round, "evaluators")))
+    assert counts[0] == counts[1]
