@@ -361,6 +361,9 @@ def evaluator_section(user: Any, today: dt.date) -> list[dict[str, Any]]:
                 "assignments": [],
                 "submitted": 0,
                 "expected": 0,
+                "results_url": reverse("scoring:round", args=(round.pk,))
+                if round.phase in (RoundPhase.PUBLISHED, RoundPhase.RECTIFICATION)
+                else None,
                 "consensus_url": reverse("sheets:consolidation", args=(round.pk,))
                 if leader and round.phase == RoundPhase.CONSOLIDATION
                 else None,

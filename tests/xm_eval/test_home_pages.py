@@ -154,6 +154,8 @@ def test_evaluator_sees_sheets_progress_and_the_deadline_of_the_phase(world):
         assert "Scoring is closed; the group leader consolidates the scores." in html
     else:
         assert "Scoring is closed." in html
+    results = reverse("scoring:round", args=(round.pk,))
+    assert (results in html) == (phase == RoundPhase.PUBLISHED)
 
 
 def test_group_leader_is_sent_to_consolidation_in_that_phase(world):
