@@ -273,3 +273,12 @@ def assignment_of(*, round: Round, school_id: int, evaluator_id: int) -> Assignm
     return Assignment.objects.filter(
         round=round, school_id=school_id, evaluator_id=evaluator_id
     ).first()
+
+
+def conflicts_of_evaluator(*, evaluator_id: int) -> QuerySet:
+    """The conflicts of interest recorded for one evaluator, with their schools."""
+    return (
+        ConflictOfInterest.objects.filter(evaluator_id=evaluator_id)
+        .select_related("school")
+        .order_by("school__code")
+    )

@@ -10,6 +10,7 @@ from rounds import views
 
 urlpatterns = [
     path("new/", views.round_create, name="create"),
+    path("conflicts/", views.conflict_declare, name="conflicts"),
     path("<int:round_id>/clone/", views.round_clone, name="clone"),
     path("<int:round_id>/group/", views.round_group, name="group"),
     path(

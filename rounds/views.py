@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -29,8 +31,9 @@ from rounds.forms import (
     RoundCreateForm,
 )
 from rounds.models import Round
-from rounds.permissions import can_manage_rounds
+from rounds.permissions import can_manage_rounds, can_score
 from rounds.phases import phase_deadline
+from schools.models import School
 
 
 def _round_or_404(round_id: int) -> Round:
@@ -269,3 +272,50 @@ def round_assignments(request: HttpRequest, round_id: int) -> HttpResponse:
         "closed": round.phase in ASSIGNMENTS_CLOSED_PHASES,
     }
     return render_page(request, "rounds/assignments.html", context)
+
+
+# ------------------------------------------------------ conflicts of interest
+
+
+class ConflictDeclareForm(forms.Form):
+    school = forms.ModelChoiceField(
+        label=gettext_lazy("School"),
+        queryset=School.objects.order_by("code"),
+        help_text=gettext_lazy(
+            "Your own or a former employer, a school of the same owners, a close relative "
+            "on its staff: anything that could make your scores look partial."
+        ),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+
+
+@signed_in
+@allowed(can_score)
+def conflict_declare(request: HttpRequest) -> HttpResponse:
+    """An evaluator declares a conflict of interest with a school; their open assignments
+    there are recused (``group_services.conflict_record``, audited)."""
+    form = ConflictDeclareForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            conflict = group_services.conflict_record(
+                actor=request.user,
+                evaluator=request.user,
+                school=form.cleaned_data["school"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Your conflict of interest with %(school)s is recorded.")
+                % {"school": conflict.school.name_zh},
+            )
+            return redirect("rounds:conflicts")
+    context = {
+        "form": form,
+        "conflicts": list(selectors.conflicts_of_evaluator(evaluator_id=request.user.pk)),
+    }
+    return render_page(request, "rounds/conflicts.html", context)

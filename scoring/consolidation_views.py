@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.permissions import is_bureau_admin
 from rounds.enums import PHASE_ORDER, ConsolidationMethod, RoundPhase
 from rounds.models import Round
+from rounds.permissions import leads_round_group
 from schools.models import School
 from scoring import override_scores, progress, selectors
 from scoring.forms import OverrideScoreForm
@@ -177,6 +179,9 @@ def consolidation(request: HttpRequest, round_id: int) -> HttpResponse:
             "round": round,
             "schools": progress.consolidation_progress(round=round),
             "show_audit": can_view_audit_scores(user),
+            # The group's opinion is written until publication (reports.group_opinion).
+            "show_opinion": round.phase in (RoundPhase.CONSOLIDATION, RoundPhase.PUBLIC_NOTICE)
+            and (is_bureau_admin(user) or leads_round_group(user, round.pk)),
         },
     )
 

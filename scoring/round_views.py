@@ -23,7 +23,7 @@ from rounds.models import Round
 from rounds.permissions import can_manage_rounds, can_monitor_rounds
 from rounds.phases import phase_deadline
 from scoring import engine_inputs, progress, result_sets
-from scoring.permissions import can_compute_results
+from scoring.permissions import can_compute_results, can_publish_results
 
 
 def _next_phase(round: Round) -> RoundPhase | None:
@@ -66,6 +66,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         "assignments": list(selectors.round_assignments(round=round)),
         "latest": engine_inputs.result_set_latest(round=round),
         "can_manage": can_manage_rounds(request.user),
+        "can_publish": can_publish_results(request.user),
         "can_compute": can_compute_results(request.user)
         and round.phase in result_sets.COMPUTE_PHASES,
     }
@@ -108,6 +109,7 @@ def round_monitoring(request: HttpRequest, round_id: int) -> HttpResponse:
         "draft": monitoring.count("draft"),
         "not_started": monitoring.count("not_started"),
         "recused": monitoring.count("recused"),
+        "can_remind": can_manage_rounds(request.user),
     }
     return render_page(request, "rounds/monitoring.html", context)
 

@@ -227,6 +227,7 @@ def round_results(request: HttpRequest, round_id: int) -> HttpResponse:
         if schools
         else "",
         "can_publish": can_publish_results(user) and not result_set.is_published,
+        "can_manage_publication": can_publish_results(user),
         "can_compute": can_compute_results(user) and round.phase in result_sets.COMPUTE_PHASES,
     }
     if can_view_details:

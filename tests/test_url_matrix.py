@@ -94,6 +94,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("rounds:clone", "GET"):                        (302, 200, 403, 403, 403, 403, 403, 403),
     ("rounds:clone", "POST"):                       (302, 200, 403, 403, 403, 403, 403, 403),
     ("rounds:compute", "POST"):                     (302, 302, 403, 403, 403, 403, 403, 403),
+    ("rounds:conflicts", "GET"):                    (302, 403, 403, 200, 200, 403, 403, 200),
+    ("rounds:conflicts", "POST"):                   (302, 403, 403, 302, 302, 403, 403, 302),
     ("rounds:create", "GET"):                       (302, 200, 403, 403, 403, 403, 403, 403),
     ("rounds:create", "POST"):                      (302, 302, 403, 403, 403, 403, 403, 403),
     ("rounds:detail", "GET"):                       (302, 200, 200, 403, 403, 403, 403, 403),
@@ -103,6 +105,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("rounds:group_member_remove", "POST"):         (302, 200, 403, 403, 403, 403, 403, 403),
     ("rounds:list", "GET"):                         (302, 200, 200, 403, 403, 403, 403, 403),
     ("rounds:list", "POST"):                        (302, 200, 200, 403, 403, 403, 403, 403),
+    ("rounds:remind", "GET"):                       (302, 200, 403, 403, 403, 403, 403, 403),
+    ("rounds:remind", "POST"):                      (302, 302, 403, 403, 403, 403, 403, 403),
     ("rounds:monitoring", "GET"):                   (302, 200, 200, 403, 403, 403, 403, 403),
     ("rounds:monitoring", "POST"):                  (302, 200, 200, 403, 403, 403, 403, 403),
     # sheets
@@ -392,6 +396,7 @@ def _kwargs(w: World) -> dict[str, dict[str, Any]]:
         "history:round": {"round_id": w.published_round.pk},
         "rounds:detail": {"round_id": w.scoring_round.pk},
         "rounds:monitoring": {"round_id": w.scoring_round.pk},
+        "rounds:remind": {"round_id": w.scoring_round.pk, "audience": "evaluators"},
         "rounds:advance": {"round_id": w.self_round.pk},
         "rounds:compute": {"round_id": w.consolidation_round.pk},
         "rounds:clone": {"round_id": w.published_round.pk},
@@ -449,6 +454,11 @@ def _post_data(w: World, name: str, method: str) -> dict[str, Any]:
             "schools": [a],
         },
         ("rounds:clone", "POST"): lambda: {"name": "克隆轮次", "framework": w.framework.pk},
+        ("rounds:conflicts", "POST"): lambda: {
+            "school": w.other_school.pk,
+            "reason": "曾任该校教师",
+        },
+        ("rounds:remind", "POST"): lambda: {"confirmed": "yes"},
     }
     maker = data.get((name, method))
     return maker() if maker else {}

@@ -38,3 +38,42 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.object_id} −{self.days_before}d → {self.recipient_id}"
+
+
+class NudgeSent(models.Model):
+    """A reminder the bureau sent on demand (催办) from a round's monitoring page.
+
+    At most one a day per person: the unique constraint on (recipient, day) is what
+    holds it, so a second press the same day, or two admins pressing at once, skips
+    whoever was reminded already.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    sent_on = models.DateField(_("sent on"))
+    kind = models.CharField(_("kind"), max_length=16)
+    round = models.ForeignKey(
+        "rounds.Round", verbose_name=_("round"), on_delete=models.CASCADE, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("reminder on demand")
+        verbose_name_plural = _("reminders on demand")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "sent_on"], name="nudge_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sent_on} → {self.recipient_id}"

@@ -9,7 +9,7 @@ from django.urls import include, path
 
 from rounds import urls as round_urls
 from scoring import round_urls as scoring_round_urls
-from xm_eval import views
+from xm_eval import nudge_views, views
 
 site_patterns = (
     [
@@ -24,6 +24,22 @@ site_patterns = (
 urlpatterns = [
     path("", include(site_patterns)),
     # One namespace for the bureau's round pages, wherever their views live.
-    path("rounds/", include((round_urls.urlpatterns + scoring_round_urls.urlpatterns, "rounds"))),
+    path(
+        "rounds/",
+        include(
+            (
+                round_urls.urlpatterns
+                + scoring_round_urls.urlpatterns
+                + [
+                    path(
+                        "<int:round_id>/remind/<str:audience>/",
+                        nudge_views.round_remind,
+                        name="remind",
+                    )
+                ],
+                "rounds",
+            )
+        ),
+    ),
     path("results/", include("scoring.urls")),
 ]
