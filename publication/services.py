@@ -224,7 +224,9 @@ def objection_identity_problems(
         )
     if not name:
         problems.append(
-            DomainError(_("An objection is filed under a real name."), code="required", field="name")
+            DomainError(
+                _("An objection is filed under a real name."), code="required", field="name"
+            )
         )
     if not _PHONE_PATTERN.match(phone):
         problems.append(

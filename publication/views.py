@@ -633,6 +633,41 @@ def publish(request: HttpRequest, result_set_id: int) -> HttpResponse:
     return redirect("notice:publication", round_id=result_set.round_id)
 
 
+def _correct_confirmation(
+    request: HttpRequest, result_set: ResultSet, data: dict[str, Any]
+) -> Confirmation:
+    round = result_set.round
+    details: list[tuple[str, Any]] = [
+        (_("Round"), round.name),
+        (_("Version corrected"), result_set.version),
+        (_("Reason for the correction"), data["reason"]),
+    ]
+    if data["change_score"]:
+        score = _("not applicable") if data["not_applicable"] else data["points"]
+        details.append((_("Audit score"), f"{data['indicator']}: {score}"))
+    return Confirmation(
+        heading=_("Publish a correction of version %(version)d") % {"version": result_set.version},
+        action_url=reverse("notice:correct", args=(result_set.pk,)),
+        button=_("Publish the correction"),
+        cancel_url=reverse("notice:publication", args=(round.pk,)),
+        becomes_final=[
+            _(
+                "A new version is computed and published at once; it supersedes version "
+                "%(version)d, which stays readable, marked superseded."
+            )
+            % {"version": result_set.version},
+            _("The reason is published with the new version and recorded in the audit trail."),
+            _("Rectifications follow the corrected grades."),
+        ],
+        audience=[
+            _("The public: the published ranking and grades, on the site and in the API."),
+            _("Every school of the round, whose result may change."),
+        ],
+        details=details,
+        carried=carried_values(request),
+    )
+
+
 @signed_in
 @allowed(can_correct_results)
 def correct(request: HttpRequest, result_set_id: int) -> HttpResponse:
@@ -650,6 +685,8 @@ def correct(request: HttpRequest, result_set_id: int) -> HttpResponse:
     if not form.is_valid():
         return render_page(request, "notice/correct.html", context, status=400)
     data = form.cleaned_data
+    if not is_confirmed(request):
+        return confirm_page(request, _correct_confirmation(request, result_set, data))
     changes = []
     if data["change_score"]:
         changes.append(
