@@ -212,7 +212,12 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
         'disabled aria-disabled="true" aria-describedby="confirm-refusal"' in page.content.decode()
     )
     assert "open a public notice for it first" in page.content.decode()
-    response = client.post(publish, {"back": "results", **CONFIRMED})
+    # One expert's score is missing: the confirmation asks for the bureau's reason.
+    assert "The scoring of 1 school(s) is incomplete" in page.content.decode()
+    assert client.post(publish, {"back": "results", **CONFIRMED}).status_code == 400
+    reason = "专家因回避未评该项，经局务会研究按现有评分公布。"
+    confirmed = {"back": "results", "incomplete_reason": reason, **CONFIRMED}
+    response = client.post(publish, confirmed)
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Version 1 was not under public notice; open a public notice for it first."
@@ -226,9 +231,10 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
         starts_at=notice.starts_at - dt.timedelta(days=8),
         ends_at=notice.ends_at - dt.timedelta(days=8),
     )
-    response = client.post(publish, {"back": "results", **CONFIRMED}, follow=True)
+    response = client.post(publish, confirmed, follow=True)
     assert ResultSet.objects.get(pk=result_set.pk).is_published
     assert "Version 1 is published;" in response.content.decode()
+    assert reason in response.content.decode()  # the results page shows the decision
     assert Round.objects.get(pk=round.pk).phase == RoundPhase.PUBLISHED
 
 
