@@ -42,9 +42,12 @@ class ResultSetViewSet(ScoringResultSetViewSet):
         result_set = get_object_or_404(
             selectors.result_sets_visible_to(user=request.user), pk=_id_or_404(pk)
         )
+        # A bare POST (no body) publishes a complete set as before; the body is read
+        # only when it is JSON, the one media type this API parses.
+        reason = ""
+        if (request.content_type or "").startswith("application/json"):
+            reason = str(request.data.get("incomplete_reason") or "")
         publication.result_set_publish_checked(
-            result_set=result_set,
-            actor=request.user,
-            incomplete_reason=str(request.data.get("incomplete_reason") or ""),
+            result_set=result_set, actor=request.user, incomplete_reason=reason
         )
         return Response(ResultSetSerializer(self.get_queryset().get(pk=result_set.pk)).data)

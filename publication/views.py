@@ -284,7 +284,7 @@ def _objection_audience(objection: Objection) -> list[str]:
 
 def _objection_details(objection: Objection, round: Any) -> list[tuple[str, Any]]:
     return [
-        (_("Objection"), objection.tracking_code),
+        (_("Tracking code"), objection.tracking_code),
         (_("Results under notice"), f"{round.name} v{objection.notice.result_set.version}"),
         (_("School concerned"), objection.school.name_zh),
     ]
