@@ -204,7 +204,6 @@ def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
         "deadline": phase_deadline(round),
         "next_phase": next_phase,
         "incomplete": progress.round_incomplete(round=round) if next_phase else None,
-        "freezes_framework": round.phase == RoundPhase.DRAFT,
     }
     return confirm_page(request, confirmation, template="rounds/advance.html", context=context)
 
