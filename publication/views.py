@@ -50,7 +50,7 @@ from publication.permissions import (
 from scoring.models import ResultSet
 from scoring.permissions import can_publish_results
 from scoring.presenter import grade_zh
-from scoring.result_sets import result_set_incomplete_schools
+from scoring.selectors import result_set_incomplete_schools
 
 
 def _round_or_404(round_id: int) -> Any:

@@ -26,6 +26,7 @@ from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import consistency, engine, engine_inputs
 from scoring.models import ResultRow, ResultSet
+from scoring.selectors import result_set_incomplete_schools
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -229,18 +230,6 @@ def result_set_statistics_compute(*, result_set: ResultSet) -> ResultSet:
 
 
 @transaction.atomic
-def result_set_incomplete_schools(*, result_set: ResultSet) -> list[Any]:
-    """The schools of ``result_set`` whose scoring is incomplete (a leaf without any
-    score that no consensus or audit score covers), in rank order."""
-    return [
-        row.school
-        for row in ResultRow.objects.filter(result_set=result_set, is_complete=False)
-        .select_related("school")
-        .only("rank", "school__code", "school__name_zh", "school__name_en")
-        .order_by("rank", "school__code")
-    ]
-
-
 def result_set_publish(
     *,
     result_set: ResultSet,
