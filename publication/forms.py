@@ -13,7 +13,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from publication.enums import ObjectorKind
-from publication.services import MAX_NOTICE_DAYS, OBJECTION_MAX_CHARS
+from publication.services import (
+    MAX_NOTICE_DAYS,
+    OBJECTION_MAX_CHARS,
+    objection_identity_problems,
+)
 
 
 class ObjectionForm(forms.Form):
@@ -73,6 +77,22 @@ class ObjectionForm(forms.Form):
         if seal is not None and seal.size > limit:
             raise forms.ValidationError(_("The seal file is too large."))
         return seal
+
+    def clean(self) -> dict[str, Any]:
+        """The identity rules of the service, checked here too: every problem of the
+        form shows at once, beside its field, in one answer."""
+        data = super().clean()
+        for problem in objection_identity_problems(
+            kind=data.get("objector_kind") or "",
+            name=data.get("name") or "",
+            id_number=data.get("id_number") or "",
+            phone=data.get("phone") or "",
+            organisation=data.get("organisation") or "",
+            has_seal=data.get("seal") is not None or "seal" in self.errors,
+        ):
+            if problem.field in self.fields and problem.field not in self.errors:
+                self.add_error(problem.field, str(problem.message))
+        return data
 
 
 class TrackingForm(forms.Form):
@@ -163,3 +183,25 @@ class CorrectionForm(AuditScoreChangeForm):
             if data.get("points") is None and not data.get("not_applicable"):
                 self.add_error("points", _("Enter the audit score or mark it not applicable."))
         return data
+
+
+class PublishForm(forms.Form):
+    """The decision to publish; a reason is needed when some school's scoring is incomplete."""
+
+    incomplete_reason = forms.CharField(
+        label=_("Reason for publishing before every score is in"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_(
+            "Recorded in the audit trail, stored with the published version and printed on "
+            "the round summary and the results page."
+        ),
+    )
+
+    def __init__(self, *args: Any, reason_required: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["incomplete_reason"].required = reason_required
+        if reason_required:
+            self.fields["incomplete_reason"].error_messages["required"] = _(
+                "Some school's scoring is incomplete: give the reason for publishing now."
+            )

@@ -206,37 +206,88 @@ def resident_id_valid(value: str) -> bool:
     return _ID_CHECK[total % 11] == value[17]
 
 
-def _clean_identity(
-    *, kind: str, name: str, id_number: str, phone: str, organisation: str
-) -> dict[str, str]:
-    if kind not in ObjectorKind.values:
-        _refuse(_("Say whether a person or an organisation objects."), "invalid", "objector_kind")
+def objection_identity_problems(
+    *, kind: str, name: str, id_number: str, phone: str, organisation: str, has_seal: bool
+) -> list[DomainError]:
+    """Every problem with an objector's identity at once (each names its field), so the
+    form shows them together rather than one per attempt."""
+    problems = []
     name, phone, organisation = name.strip(), phone.strip(), organisation.strip()
     id_number = id_number.strip().upper()
+    if kind not in ObjectorKind.values:
+        problems.append(
+            DomainError(
+                _("Say whether a person or an organisation objects."),
+                code="invalid",
+                field="objector_kind",
+            )
+        )
     if not name:
-        _refuse(_("An objection is filed under a real name."), "required", "name")
+        problems.append(
+            DomainError(
+                _("An objection is filed under a real name."), code="required", field="name"
+            )
+        )
     if not _PHONE_PATTERN.match(phone):
-        _refuse(_("Enter a phone number we can call back (digits)."), "invalid", "phone")
+        problems.append(
+            DomainError(
+                _("Enter a phone number we can call back (digits)."), code="invalid", field="phone"
+            )
+        )
     if kind == ObjectorKind.PERSON:
         if not resident_id_valid(id_number):
-            _refuse(
-                _("The identity number is not a valid 18-character citizen identity number."),
-                "invalid",
-                "id_number",
+            problems.append(
+                DomainError(
+                    _("The identity number is not a valid 18-character citizen identity number."),
+                    code="invalid",
+                    field="id_number",
+                )
             )
-    else:
+    elif kind == ObjectorKind.ORGANISATION:
         if not organisation:
-            _refuse(_("Name the organisation that objects."), "required", "organisation")
-        if id_number and not _CREDIT_CODE_PATTERN.match(id_number):
-            _refuse(
-                _("The unified social credit code has 18 characters (digits and capitals)."),
-                "invalid",
-                "id_number",
+            problems.append(
+                DomainError(
+                    _("Name the organisation that objects."), code="required", field="organisation"
+                )
             )
+        if id_number and not _CREDIT_CODE_PATTERN.match(id_number):
+            problems.append(
+                DomainError(
+                    _("The unified social credit code has 18 characters (digits and capitals)."),
+                    code="invalid",
+                    field="id_number",
+                )
+            )
+        if not has_seal:
+            problems.append(
+                DomainError(
+                    _("An organisation's objection carries a scan of its seal (PDF, JPEG or PNG)."),
+                    code="required",
+                    field="seal",
+                )
+            )
+    return problems
+
+
+def _clean_identity(
+    *, kind: str, name: str, id_number: str, phone: str, organisation: str, has_seal: bool
+) -> dict[str, str]:
+    problems = objection_identity_problems(
+        kind=kind,
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        organisation=organisation,
+        has_seal=has_seal,
+    )
+    if problems:
+        first = problems[0]
+        raise DomainError(first.message, code=first.code, field=first.field, details=problems)
+    name, phone, organisation = name.strip(), phone.strip(), organisation.strip()
     return {
         "kind": kind,
         "name": name[:100],
-        "id_number": id_number,
+        "id_number": id_number.strip().upper(),
         "phone": phone,
         "organisation": organisation[:200] if kind == ObjectorKind.ORGANISATION else "",
     }
@@ -344,7 +395,12 @@ def objection_file(
             "content",
         )
     identity = _clean_identity(
-        kind=objector_kind, name=name, id_number=id_number, phone=phone, organisation=organisation
+        kind=objector_kind,
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        organisation=organisation,
+        has_seal=seal is not None,
     )
     seal_token, seal_type = None, ""
     if objector_kind == ObjectorKind.ORGANISATION:
@@ -679,7 +735,9 @@ def publication_refusal(*, result_set: ResultSet) -> DomainError | None:
 
 
 @transaction.atomic
-def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSet:
+def result_set_publish_checked(
+    *, result_set: ResultSet, actor: Any, incomplete_reason: str = ""
+) -> ResultSet:
     """Publish a result set after its public notice.
 
     Refused while the notice runs, while any objection of the round is open,
@@ -702,7 +760,9 @@ def result_set_publish_checked(*, result_set: ResultSet, actor: Any) -> ResultSe
     refusal = publication_refusal(result_set=result_set)
     if refusal is not None:
         raise refusal
-    result_set = result_sets.result_set_publish(result_set=result_set, actor=actor)
+    result_set = result_sets.result_set_publish(
+        result_set=result_set, actor=actor, incomplete_reason=incomplete_reason
+    )
     round = Round.objects.get(pk=result_set.round_id)
     if round.phase == RoundPhase.PUBLIC_NOTICE:
         round_services.round_phase_advance(round=round, actor=actor)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rectification.models import RectificationItem
 
 
-def _item_label(item: RectificationItem) -> str:
+def item_label(item: RectificationItem) -> str:
     title = item.indicator.title_zh if item.indicator_id else item.get_kind_display()
     return f"{item.code} {title}"
 
@@ -24,7 +24,7 @@ class RectificationReportForm(forms.Form):
         self.items = list(items)
         for item in self.items:
             self.fields[f"report_{item.pk}"] = forms.CharField(
-                label=_("What was rectified: %(item)s") % {"item": _item_label(item)},
+                label=_("What was rectified: %(item)s") % {"item": item_label(item)},
                 widget=forms.Textarea(attrs={"rows": 4}),
                 initial=item.report,
             )
@@ -72,7 +72,7 @@ class RectificationRecheckForm(forms.Form):
         self.items = list(items)
         for item in self.items:
             self.fields[f"points_{item.pk}"] = forms.DecimalField(
-                label=_item_label(item),
+                label=item_label(item),
                 max_digits=7,
                 decimal_places=2,
                 min_value=0,

@@ -18,10 +18,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from core.confirm import Confirmation, carried_values, confirm_page, is_confirmed
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
 from rectification import selectors, services
@@ -34,6 +36,7 @@ from rectification.forms import (
     RectificationExtendForm,
     RectificationRecheckForm,
     RectificationReportForm,
+    item_label,
 )
 from rectification.models import Rectification
 from rectification.permissions import (
@@ -133,6 +136,8 @@ def rectification_recheck(request: HttpRequest, rectification_id: int) -> HttpRe
         return render_page(request, "rectification/recheck.html", context)
     if not form.is_valid():
         return render_page(request, "rectification/recheck.html", context, status=400)
+    if not is_confirmed(request):
+        return _recheck_confirmation(request, rectification, form, items)
     try:
         rectification = services.rectification_recheck(
             rectification=rectification,
@@ -161,6 +166,8 @@ def rectification_extend(request: HttpRequest, rectification_id: int) -> HttpRes
         return render_page(request, "rectification/extend.html", context)
     if not form.is_valid():
         return render_page(request, "rectification/extend.html", context, status=400)
+    if not is_confirmed(request):
+        return _extend_confirmation(request, rectification, form)
     try:
         services.rectification_extend(
             rectification=rectification,
@@ -176,6 +183,69 @@ def rectification_extend(request: HttpRequest, rectification_id: int) -> HttpRes
         _("The deadline is extended to %(date)s.") % {"date": form.cleaned_data["new_deadline"]},
     )
     return redirect("rectification:detail", rectification_id=rectification.pk)
+
+
+def _recheck_confirmation(
+    request: HttpRequest, rectification: Rectification, form: Any, items: list[Any]
+) -> HttpResponse:
+    scores = form.scores()
+    failed = [item.code for item in items if scores[item.pk] < item.pass_mark]
+    if not failed:
+        outcome = _("Every item passes: the rectification is closed as passed.")
+    elif rectification.failures >= 1:
+        outcome = _(
+            "Items %(codes)s fail for the second time: the school is escalated with a "
+            "recommendation to revoke its licence."
+        ) % {"codes": ", ".join(failed)}
+    else:
+        outcome = _("Items %(codes)s fail: the school must report again on the failed items.") % {
+            "codes": ", ".join(failed)
+        }
+    confirmation = Confirmation(
+        heading=_("Record the re-check of %(school)s") % {"school": rectification.school.name_zh},
+        action_url=reverse("rectification:recheck", args=(rectification.pk,)),
+        button=_("Record the re-check"),
+        cancel_url=reverse("rectification:detail", args=(rectification.pk,)),
+        becomes_final=[
+            outcome,
+            _("The re-check scores and the group's opinion cannot be changed afterwards."),
+        ],
+        audience=[
+            _("The school: %(school)s, which reads the outcome and the opinion.")
+            % {"school": rectification.school.name_zh},
+            _("The bureau and the supervisors, in the audit trail."),
+        ],
+        details=[
+            *((item_label(item), f"{scores[item.pk]} / {item.max_points}") for item in items),
+            (_("The group's opinion"), form.cleaned_data["comment"] or "—"),
+        ],
+        carried=carried_values(request),
+    )
+    return confirm_page(request, confirmation)
+
+
+def _extend_confirmation(
+    request: HttpRequest, rectification: Rectification, form: Any
+) -> HttpResponse:
+    confirmation = Confirmation(
+        heading=_("Extend the deadline of %(school)s") % {"school": rectification.school.name_zh},
+        action_url=reverse("rectification:extend", args=(rectification.pk,)),
+        button=_("Grant the extension"),
+        cancel_url=reverse("rectification:detail", args=(rectification.pk,)),
+        becomes_final=[
+            _("The deadline moves from %(old)s to %(new)s.")
+            % {"old": rectification.deadline, "new": form.cleaned_data["new_deadline"]},
+            _("This is the one extension a rectification may have: no further one can be granted."),
+        ],
+        audience=[
+            _("The school: %(school)s, which sees the new deadline.")
+            % {"school": rectification.school.name_zh},
+            _("The bureau and the supervisors, in the audit trail."),
+        ],
+        details=[(_("Reason for the extension"), form.cleaned_data["reason"])],
+        carried=carried_values(request),
+    )
+    return confirm_page(request, confirmation)
 
 
 @signed_in

@@ -302,6 +302,11 @@ class ResultSet(models.Model):
         related_name="superseded_by",
     )
     correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    # Published although some school's scoring was incomplete: the bureau's recorded
+    # reason (empty when every score was in).
+    incomplete_publication_reason = models.TextField(
+        _("reason for publishing with incomplete scores"), blank=True
+    )
 
     class Meta:
         verbose_name = _("result set")

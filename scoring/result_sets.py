@@ -26,6 +26,7 @@ from rounds.enums import RoundPhase
 from rounds.models import Round
 from scoring import consistency, engine, engine_inputs
 from scoring.models import ResultRow, ResultSet
+from scoring.selectors import result_set_incomplete_schools
 
 COMPUTE_PHASES = (
     RoundPhase.EXPERT_SCORING,
@@ -229,11 +230,19 @@ def result_set_statistics_compute(*, result_set: ResultSet) -> ResultSet:
 
 
 @transaction.atomic
-def result_set_publish(*, result_set: ResultSet, actor: AbstractBaseUser | None) -> ResultSet:
+def result_set_publish(
+    *,
+    result_set: ResultSet,
+    actor: AbstractBaseUser | None,
+    incomplete_reason: str = "",
+) -> ResultSet:
     """Mark a result set published; it can never change afterwards.
 
     Allowed in the public-notice and published phases only, for the latest
-    version of the round.
+    version of the round. A set in which any school's scoring is incomplete is
+    published only with the bureau's ``incomplete_reason``: stored on the set,
+    recorded with the ``result_set.publish`` event together with the schools
+    concerned, and printed wherever the set is shown as published.
     """
     result_set = ResultSet.objects.select_for_update().select_related("round").get(pk=result_set.pk)
     if result_set.is_published:
@@ -254,16 +263,43 @@ def result_set_publish(*, result_set: ResultSet, actor: AbstractBaseUser | None)
             _("Only the latest version (v%(latest)d) can be published.") % {"latest": latest},
             code="not_latest",
         )
+    incomplete = result_set_incomplete_schools(result_set=result_set)
+    reason = incomplete_reason.strip() if incomplete else ""
+    if incomplete and not reason:
+        raise DomainError(
+            _(
+                "The scoring of %(count)d school(s) is incomplete (%(schools)s); publish only "
+                "once every score is in, or give the reason for publishing now."
+            )
+            % {
+                "count": len(incomplete),
+                "schools": "、".join(school.name_zh for school in incomplete),
+            },
+            code="scores_incomplete",
+            field="incomplete_reason",
+        )
     result_set.is_published = True
     result_set.published_at = timezone.now()
     result_set.published_by = actor if getattr(actor, "is_authenticated", False) else None
-    result_set.save(update_fields=["is_published", "published_at", "published_by"])
+    result_set.incomplete_publication_reason = reason
+    result_set.save(
+        update_fields=[
+            "is_published",
+            "published_at",
+            "published_by",
+            "incomplete_publication_reason",
+        ]
+    )
+    after: dict[str, Any] = {"is_published": True, "version": result_set.version}
+    if incomplete:
+        after["incomplete_schools"] = [school.code for school in incomplete]
+        after["incomplete_reason"] = reason
     audit_record(
         actor=actor,
         action="result_set.publish",
         obj=result_set,
         before={"is_published": False},
-        after={"is_published": True, "version": result_set.version},
+        after=after,
         round_id=round.pk,
     )
     return result_set

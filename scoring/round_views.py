@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.confirm import Confirmation, confirm_page, is_confirmed
 from core.errors import DomainError
 from core.views import allowed, render_page, signed_in
 from rounds import selectors, services
@@ -114,12 +115,56 @@ def round_monitoring(request: HttpRequest, round_id: int) -> HttpResponse:
     return render_page(request, "rounds/monitoring.html", context)
 
 
+def _phase_consequences(next_phase: RoundPhase) -> tuple[list[str], list[str]]:
+    """(what becomes final, for whom) when a round enters ``next_phase``."""
+    final = {
+        RoundPhase.SELF_ASSESSMENT: [
+            _("The round's framework is frozen: indicators and points can no longer change.")
+        ],
+        RoundPhase.EXPERT_SCORING: [
+            _("Self-assessments close: the schools can no longer change their self scores.")
+        ],
+        RoundPhase.CONSOLIDATION: [_("Expert scoring closes: score sheets can no longer change.")],
+        RoundPhase.PUBLIC_NOTICE: [
+            _("Consolidation closes: consensus and audit scores can no longer change.")
+        ],
+        RoundPhase.PUBLISHED: [_("The results under notice become the published results.")],
+        RoundPhase.RECTIFICATION: [
+            _("The round enters rectification: the unqualified schools report and are re-checked.")
+        ],
+        RoundPhase.CLOSED: [
+            _(
+                "The round is closed for good: no score, result, correction or rectification "
+                "in it can change any more."
+            )
+        ],
+    }.get(next_phase, [])
+    audience = {
+        RoundPhase.SELF_ASSESSMENT: [
+            _("The schools of the round, who can now fill in their self-assessment.")
+        ],
+        RoundPhase.EXPERT_SCORING: [
+            _("The schools of the round."),
+            _("The experts of the group, who can now score."),
+        ],
+        RoundPhase.CONSOLIDATION: [
+            _("The experts of the group."),
+            _("The group leader, who now consolidates."),
+        ],
+        RoundPhase.CLOSED: [
+            _("Every school of the round, its experts and the supervisors."),
+        ],
+    }.get(next_phase, [_("Everyone taking part in the round.")])
+    return final, audience
+
+
 @signed_in
 @allowed(can_manage_rounds)
 def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
-    """GET: what is still incomplete, and a confirmation; POST: move to the next phase."""
+    """GET (or a POST without the confirmation): what is still incomplete and what becomes
+    final; a confirmed POST moves the round to the next phase."""
     round = _round_or_404(round_id)
-    if request.method == "POST":
+    if is_confirmed(request):
         try:
             round = services.round_phase_advance(round=round, actor=request.user)
         except DomainError as error:
@@ -130,14 +175,39 @@ def round_advance(request: HttpRequest, round_id: int) -> HttpResponse:
             _("The round is now in the phase “%(phase)s”.") % {"phase": round.get_phase_display()},
         )
         return redirect("rounds:detail", round_id=round.pk)
+    next_phase = _next_phase(round)
+    final, audience = _phase_consequences(next_phase) if next_phase else ([], [])
+    confirmation = Confirmation(
+        heading=_("Move to the next phase"),
+        action_url=reverse("rounds:advance", args=(round.pk,)),
+        button=_("Move to “%(next)s”") % {"next": next_phase.label}
+        if next_phase
+        else _("Move to the next phase"),
+        cancel_url=reverse("rounds:detail", args=(round.pk,)),
+        becomes_final=[
+            *(
+                [
+                    _(
+                        "The round moves from “%(current)s” to “%(next)s”. This is recorded in "
+                        "the audit trail and cannot be undone."
+                    )
+                    % {"current": round.get_phase_display(), "next": next_phase.label}
+                ]
+                if next_phase
+                else []
+            ),
+            *final,
+        ],
+        audience=audience,
+        refusal=None if next_phase else _("The round is closed; there is no next phase."),
+    )
     context = {
         "round": round,
         "deadline": phase_deadline(round),
-        "next_phase": _next_phase(round),
-        "incomplete": progress.round_incomplete(round=round),
-        "freezes_framework": round.phase == RoundPhase.DRAFT,
+        "next_phase": next_phase,
+        "incomplete": progress.round_incomplete(round=round) if next_phase else None,
     }
-    return render_page(request, "rounds/advance.html", context)
+    return confirm_page(request, confirmation, template="rounds/advance.html", context=context)
 
 
 @signed_in

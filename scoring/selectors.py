@@ -459,3 +459,15 @@ def usernames_of(*, user_ids: Iterable[int]) -> dict[int, str]:
     return dict(
         get_user_model().objects.filter(pk__in=list(user_ids)).values_list("pk", "username")
     )
+
+
+def result_set_incomplete_schools(*, result_set: ResultSet) -> list[Any]:
+    """The schools of ``result_set`` whose scoring is incomplete (a leaf without any
+    score that no consensus or audit score covers), in rank order."""
+    return [
+        row.school
+        for row in ResultRow.objects.filter(result_set=result_set, is_complete=False)
+        .select_related("school")
+        .only("rank", "school__code", "school__name_zh", "school__name_en")
+        .order_by("rank", "school__code")
+    ]

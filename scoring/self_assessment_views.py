@@ -17,8 +17,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.confirm import Confirmation, confirm_page, is_confirmed
 from core.errors import DomainError
 from rounds import evidence_selectors
 from rounds.enums import PHASE_ORDER, RoundPhase
@@ -229,14 +230,17 @@ def self_score(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def self_assessment_submit(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
-    """Lock the school's self-assessment once every point is answered (plain POST)."""
+    """Lock the school's self-assessment once every point is answered, after the
+    confirmation step (GET or an unconfirmed POST shows it)."""
     round, school = round_and_school(round_id, school_id)
     try:
         _own_staff_only(request, school)
     except Refused as refused:
         return refused.response
+    if not is_confirmed(request):
+        return _submit_confirmation(request, round, school)
     try:
         assessment = services.self_assessment_submit(round=round, school=school, actor=request.user)
     except DomainError as error:
@@ -250,3 +254,56 @@ def self_assessment_submit(request: HttpRequest, round_id: int, school_id: int) 
         % {"time": local_time(assessment.submitted_at)},
     )
     return redirect("sheets:self_assessment_school", round.pk, school.pk)
+
+
+def _submit_confirmation(request: HttpRequest, round: Round, school: School) -> HttpResponse:
+    context = _self_assessment_context(request, round, school)
+    progress, checklist = context["progress"], context["checklist"]
+    unanswered = progress["total"] - progress["answered"]
+    refusal = None
+    if not context["editable"]:
+        refusal = context["closed_reason"]
+    elif unanswered:
+        refusal = _(
+            "%(count)d observation point(s) still need a self score or “not applicable”; "
+            "go back to the self-assessment to finish it."
+        ) % {"count": unanswered}
+    warnings = []
+    if checklist.missing:
+        warnings.append(
+            _(
+                "%(count)d observation point(s) still lack the required evidence; evidence "
+                "can still be uploaded until the deadline."
+            )
+            % {"count": len(checklist.missing)}
+        )
+    confirmation = Confirmation(
+        heading=_("Submit the self-assessment of %(school)s") % {"school": school.name_zh},
+        action_url=reverse("sheets:self_assessment_submit", args=[round.pk, school.pk]),
+        button=_("Submit the self-assessment"),
+        cancel_url=reverse("sheets:self_assessment_school", args=[round.pk, school.pk]),
+        becomes_final=[
+            _(
+                "The self scores of %(school)s are locked: nobody at the school can change them "
+                "any more."
+            )
+            % {"school": school.name_zh},
+            _("The time of submission and who submitted are recorded in the audit trail."),
+        ],
+        audience=[
+            _("The experts assigned to the school, who see the self scores beside their own."),
+            _("The bureau and the supervisors."),
+        ],
+        details=[
+            (_("Round"), round.name),
+            (_("School"), school.name_zh),
+            (_("Answered"), f"{progress['answered']} / {progress['total']}"),
+            (
+                _("Required evidence"),
+                f"{checklist.complete_count} / {checklist.required_count}",
+            ),
+        ],
+        warnings=warnings,
+        refusal=refusal,
+    )
+    return confirm_page(request, confirmation)

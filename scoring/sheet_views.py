@@ -17,8 +17,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.confirm import Confirmation, confirm_page, is_confirmed
 from core.db import transaction_retried
 from core.errors import DomainError
 from rounds import evidence_selectors
@@ -223,14 +224,17 @@ def score(request: HttpRequest, round_id: int, school_id: int, indicator_id: int
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
-    """Check the sheet is complete, lock it and record the time (plain POST)."""
+    """Lock the sheet once complete, after the confirmation step (GET or an unconfirmed
+    POST shows it); a confirmed POST checks, locks and records the time."""
     round, school = round_and_school(round_id, school_id)
     try:
         _evaluator_assignment(request, round, school)
     except Refused as refused:
         return refused.response
+    if not is_confirmed(request):
+        return _submit_confirmation(request, round, school)
     try:
         sheet = services.score_sheet_open(round=round, school=school, actor=request.user)
         sheet = services.score_sheet_submit(sheet=sheet, actor=request.user)
@@ -245,3 +249,56 @@ def submit(request: HttpRequest, round_id: int, school_id: int) -> HttpResponse:
         % {"time": local_time(sheet.submitted_at)},
     )
     return redirect("sheets:sheet", round.pk, school.pk)
+
+
+def _submit_confirmation(request: HttpRequest, round: Round, school: School) -> HttpResponse:
+    context = _sheet_context(request, round, school)
+    progress, summary = context["progress"], context["summary"]
+    unanswered = progress["total"] - progress["answered"]
+    sheet_url = reverse("sheets:sheet", args=[round.pk, school.pk])
+    refusal = None
+    if not context["editable"]:
+        refusal = context["closed_reason"]
+    elif unanswered:
+        refusal = _(
+            "%(count)d observation point(s) still need a score or “not applicable”; "
+            "go back to the sheet to finish it."
+        ) % {"count": unanswered}
+    warnings = []
+    if summary.without_reason:
+        warnings.append(
+            _("%(count)d deduction(s) have no reason yet: each deduction needs one.")
+            % {"count": len(summary.without_reason)}
+        )
+    if summary.vetoes_failed:
+        warnings.append(
+            _("%(count)d veto item(s) are failed: the school will be graded unqualified.")
+            % {"count": len(summary.vetoes_failed)}
+        )
+    confirmation = Confirmation(
+        heading=_("Submit the score sheet for %(school)s") % {"school": school.name_zh},
+        action_url=reverse("sheets:submit", args=[round.pk, school.pk]),
+        button=_("Submit the score sheet"),
+        cancel_url=sheet_url,
+        becomes_final=[
+            _(
+                "Your scores for %(school)s are locked: you can no longer change them, in the "
+                "browser, the offline workbook or the API."
+            )
+            % {"school": school.name_zh},
+            _("The time of submission is recorded in the audit trail."),
+        ],
+        audience=[
+            _("The group leader, who consolidates the experts' scores of the school."),
+            _("The bureau, which computes the round's results from them."),
+            _("The other experts of the group, once the phase allows it."),
+        ],
+        details=[
+            (_("Round"), round.name),
+            (_("School"), school.name_zh),
+            (_("Answered"), f"{progress['answered']} / {progress['total']}"),
+        ],
+        warnings=warnings,
+        refusal=refusal,
+    )
+    return confirm_page(request, confirmation)

@@ -33,6 +33,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.factories.core import CONFIRMED
 from tests.factories.publication import OBJECTOR, PDF, upload
 from tests.url_matrix_world import IDENTITIES, AuditEvent, World, build_world
 
@@ -123,10 +124,12 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("sheets:self_assessment", "POST"):             (302, 405, 405, 405, 405, 405, 405, 405),
     ("sheets:self_assessment_school", "GET"):       (302, 200, 200, 403, 403, 200, 404, 403),
     ("sheets:self_assessment_school", "POST"):      (302, 405, 405, 405, 405, 405, 405, 405),
+    ("sheets:self_assessment_submit", "GET"):       (302, 403, 403, 403, 403, 200, 404, 403),
     ("sheets:self_assessment_submit", "POST"):      (302, 403, 403, 403, 403, 200, 404, 403),
     ("sheets:self_score", "POST"):                  (302, 403, 403, 403, 403, 302, 404, 403),
     ("sheets:sheet", "GET"):                        (302, 403, 403, 200, 200, 403, 403, 403),
     ("sheets:sheet", "POST"):                       (302, 405, 405, 405, 405, 405, 405, 405),
+    ("sheets:submit", "GET"):                       (302, 403, 403, 200, 200, 403, 403, 403),
     ("sheets:submit", "POST"):                      (302, 403, 403, 200, 200, 403, 403, 403),
     # evidence
     ("evidence:download", "GET"):                   (302, 200, 200, 200, 200, 200, 404, 404),
@@ -153,6 +156,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("notice:index", "POST"):                       (405, 405, 405, 405, 405, 405, 405, 405),
     ("notice:objection", "GET"):                    (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:objection", "POST"):                   (302, 405, 403, 403, 403, 403, 403, 403),
+    ("notice:objection_dismiss", "GET"):            (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:objection_dismiss", "POST"):           (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_new", "GET"):                (200, 200, 200, 200, 200, 200, 200, 200),
     # anyone may object by real name during the notice, signed in or not
@@ -160,12 +164,15 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("notice:objection_review", "POST"):            (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:objection_seal", "GET"):               (302, 404, 403, 403, 403, 403, 403, 403),
     ("notice:objection_seal", "POST"):              (302, 405, 403, 403, 403, 403, 403, 403),
+    ("notice:objection_uphold", "GET"):             (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:objection_uphold", "POST"):            (302, 400, 403, 403, 403, 403, 403, 403),
     ("notice:objections", "GET"):                   (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:objections", "POST"):                  (302, 405, 403, 403, 403, 403, 403, 403),
+    ("notice:open", "GET"):                         (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:open", "POST"):                        (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:publication", "GET"):                  (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:publication", "POST"):                 (302, 405, 403, 403, 403, 403, 403, 403),
+    ("notice:publish", "GET"):                      (302, 200, 403, 403, 403, 403, 403, 403),
     ("notice:publish", "POST"):                     (302, 302, 403, 403, 403, 403, 403, 403),
     ("notice:round", "GET"):                        (200, 200, 200, 200, 200, 200, 200, 200),
     ("notice:round", "POST"):                       (405, 405, 405, 405, 405, 405, 405, 405),
@@ -243,6 +250,20 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
 
 # (url name, method, identity): why the status the view gives today is wrong.
 KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
+
+# Actions behind the confirmation step (core.confirm): the matrix posts the confirmation.
+CONFIRMED_ACTIONS = {
+    "notice:correct",
+    "notice:objection_dismiss",
+    "notice:objection_uphold",
+    "notice:open",
+    "notice:publish",
+    "rectification:extend",
+    "rectification:recheck",
+    "rounds:advance",
+    "sheets:self_assessment_submit",
+    "sheets:submit",
+}
 
 SKIPPED_NAMESPACES = {"admin"}
 
@@ -461,7 +482,10 @@ def _post_data(w: World, name: str, method: str) -> dict[str, Any]:
         ("rounds:remind", "POST"): lambda: {"confirmed": "yes"},
     }
     maker = data.get((name, method))
-    return maker() if maker else {}
+    body = maker() if maker else {}
+    if method == "POST" and name in CONFIRMED_ACTIONS:
+        body = {**body, **CONFIRMED}  # the action itself, past its confirmation page
+    return body
 
 
 def request(w: World, name: str, method: str, identity: str) -> int:

@@ -129,9 +129,9 @@ def test_admin_clones_forms_the_group_assigns_and_advances(
     page.goto(f"{live_server.url}{reverse('rounds:detail', args=(clone.pk,))}")
     page.click(f"a[href='{reverse('rounds:advance', args=(clone.pk,))}']")
     page.wait_for_load_state()
-    assert page.locator("form.confirm button[type=submit]").count() == 1
+    assert page.locator("form.confirm-form button[type=submit]").count() == 1
     screenshot(page, "admin-5-advance-confirm")
-    page.click("form.confirm button[type=submit]")
+    page.click("form.confirm-form button[type=submit]")
     page.wait_for_load_state()
     clone.refresh_from_db()
     assert clone.phase == RoundPhase.SELF_ASSESSMENT

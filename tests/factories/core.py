@@ -47,3 +47,7 @@ def phase_actor() -> Any:
 def role_user(role: str, username: str | None = None, **fields: Any) -> Any:
     """A user holding ``role`` (named after it unless told)."""
     return UserFactory(username=username or role, roles=[role], **fields)
+
+
+# What the confirmation page's button posts (core.confirm): an action acts only with it.
+CONFIRMED = {"confirmed": "yes"}

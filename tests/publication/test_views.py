@@ -17,6 +17,7 @@ from publication import services as publication
 from publication.enums import ObjectionStatus
 from publication.models import Objection
 from scoring.models import ResultSet
+from tests.factories.core import CONFIRMED
 from tests.factories.publication import (
     OBJECTOR,
     ORGANISATION,
@@ -169,7 +170,14 @@ CASES = [
         "notice:objection_dismiss",
         lambda w: (w.person.pk,),
         bureau_only(302),
-        lambda w: {"response": "经核查不属实。"},
+        lambda w: {"response": "经核查不属实。", **CONFIRMED},
+    ),
+    Case(
+        "dismiss confirmation",
+        "get",
+        "notice:objection_dismiss",
+        lambda w: (w.person.pk,),
+        bureau_only(200),
     ),
     Case(
         "uphold",
@@ -182,7 +190,15 @@ CASES = [
             "school": w.noticed.schools[-1].pk,
             "indicator": "B1.1",
             "points": "1.5",
+            **CONFIRMED,
         },
+    ),
+    Case(
+        "uphold confirmation",
+        "get",
+        "notice:objection_uphold",
+        lambda w: (w.person.pk,),
+        bureau_only(200),
     ),
     Case(
         "publication",
@@ -197,7 +213,14 @@ CASES = [
         "notice:open",
         lambda w: (w.noticed.round.pk,),
         bureau_only(302),
-        lambda w: {"days": "7"},
+        lambda w: {"days": "7", **CONFIRMED},
+    ),
+    Case(
+        "open notice confirmation",
+        "get",
+        "notice:open",
+        lambda w: (w.noticed.round.pk,),
+        bureau_only(200),
     ),
     Case(
         "publish",
@@ -205,6 +228,14 @@ CASES = [
         "notice:publish",
         lambda w: (w.noticed.result_set.pk,),
         bureau_only(302),
+        lambda w: dict(CONFIRMED),
+    ),
+    Case(
+        "publish confirmation",
+        "get",
+        "notice:publish",
+        lambda w: (w.noticed.result_set.pk,),
+        bureau_only(200),
     ),
     Case(
         "correction form",
@@ -220,7 +251,7 @@ CASES = [
         lambda w: (w.noticed.result_set.pk,),
         # the noticed version is not published: the service refuses, the form says why
         bureau_only(409),
-        lambda w: {"reason": "更正"},
+        lambda w: {"reason": "更正", **CONFIRMED},
     ),
 ]
 
@@ -337,8 +368,9 @@ def test_anybody_files_an_objection_and_follows_it_by_its_code(world, bureau_adm
 def test_a_bad_objection_is_explained_on_its_field_and_nothing_is_stored(world):
     before = Objection.objects.count()
     url = reverse("notice:objection_new", args=(world.noticed.round.pk,))
+    # the identity rules are checked with the form: a 400 beside the field, like a blank one
     response = Client().post(url, {**objection_post(world), "id_number": "123"})
-    assert response.status_code == 409
+    assert response.status_code == 400
     assert "not a valid 18-character citizen identity number" in response.content.decode()
     response = Client().post(url, {**objection_post(world), "truthful": ""})
     assert response.status_code == 400
@@ -355,15 +387,20 @@ def test_after_the_notice_the_form_says_objections_are_closed(world):
 
 def test_the_admin_upholds_through_the_page_and_a_new_version_appears(world):
     client = world.client("bureau_admin")
-    response = client.post(
-        reverse("notice:objection_uphold", args=(world.person.pk,)),
-        {
-            "response": "属实。",
-            "school": world.noticed.schools[-1].pk,
-            "indicator": "B1.1",
-            "points": "0",
-        },
-    )
+    url = reverse("notice:objection_uphold", args=(world.person.pk,))
+    data = {
+        "response": "属实。",
+        "school": world.noticed.schools[-1].pk,
+        "indicator": "B1.1",
+        "points": "0",
+    }
+    # Without the confirmation: the page says what becomes final, nothing changes.
+    page = client.post(url, data)
+    assert page.status_code == 200
+    assert "data-becomes-final" in page.content.decode()
+    world.person.refresh_from_db()
+    assert world.person.status != ObjectionStatus.UPHELD
+    response = client.post(url, {**data, **CONFIRMED})
     assert response.status_code == 302
     world.person.refresh_from_db()
     assert world.person.status == ObjectionStatus.UPHELD
@@ -381,6 +418,7 @@ def test_an_uphold_with_bad_points_shows_the_form_again(world):
             "school": world.noticed.schools[-1].pk,
             "indicator": "B1.1",
             "points": "99",
+            **CONFIRMED,
         },
     )
     assert response.status_code == 409
@@ -393,13 +431,16 @@ def test_publish_and_correct_through_the_pages(world, bureau_admin):
     for objection in (world.person, world.organisation):
         publication.objection_dismiss(objection=objection, actor=bureau_admin, response="不属实。")
     publish_url = reverse("notice:publish", args=(world.noticed.result_set.pk,))
-    client.post(publish_url)  # refused: the notice runs
+    client.post(publish_url, CONFIRMED)  # refused: the notice runs
     world.noticed.result_set.refresh_from_db()
     assert not world.noticed.result_set.is_published
     with time_machine.travel(after_notice(world.noticed), tick=False):
         page = client.get(reverse("notice:publication", args=(world.noticed.round.pk,)))
         assert "data-refusal" not in page.content.decode()
-        assert client.post(publish_url).status_code == 302
+        assert client.post(publish_url).status_code == 200  # the confirmation page
+        world.noticed.result_set.refresh_from_db()
+        assert not world.noticed.result_set.is_published
+        assert client.post(publish_url, CONFIRMED).status_code == 302
     world.noticed.result_set.refresh_from_db()
     assert world.noticed.result_set.is_published
     correct_url = reverse("notice:correct", args=(world.noticed.result_set.pk,))
@@ -411,6 +452,7 @@ def test_publish_and_correct_through_the_pages(world, bureau_admin):
             "school": world.noticed.schools[0].pk,
             "indicator": "A1.1",
             "points": "12.5",
+            **CONFIRMED,
         },
     )
     assert response.status_code == 302

@@ -19,6 +19,7 @@ from rectification import services
 from rectification.enums import RectificationItemKind, RectificationStatus
 from rectification.models import Rectification, RectificationItem
 from tests.factories import SchoolFactory
+from tests.factories.core import CONFIRMED
 from tests.factories.publication import PDF, role_users, upload
 from tests.factories.rectification import rectified_round
 
@@ -78,7 +79,7 @@ def report_post(world: World) -> dict[str, Any]:
 
 
 def recheck_post(world: World) -> dict[str, Any]:
-    data: dict[str, Any] = {"comment": ""}
+    data: dict[str, Any] = {"comment": "", **CONFIRMED}
     for item in world.rectification.items.all():
         data[f"points_{item.pk}"] = str(item.pass_mark)
     return data
@@ -86,7 +87,7 @@ def recheck_post(world: World) -> dict[str, Any]:
 
 def extend_post(world: World) -> dict[str, Any]:
     new_deadline = world.rectification.deadline + dt.timedelta(days=90)
-    return {"new_deadline": new_deadline.isoformat(), "reason": "校舍改造"}
+    return {"new_deadline": new_deadline.isoformat(), "reason": "校舍改造", **CONFIRMED}
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,33 @@ def test_a_report_with_a_wrong_file_is_refused_naming_the_item(world):
     assert world.rectification.status == RectificationStatus.NOTIFIED
 
 
+def test_a_recheck_and_an_extension_wait_for_the_confirmation(world):
+    world.submit()
+    leader = world.client("leader")
+    recheck = reverse("rectification:recheck", args=(world.rectification.pk,))
+    data = {key: value for key, value in recheck_post(world).items() if key != "confirmed"}
+    page = leader.post(recheck, data)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "data-becomes-final" in html
+    assert "Every item passes: the rectification is closed as passed." in html
+    assert 'name="confirmed" value="yes"' in html
+    world.rectification.refresh_from_db()
+    assert world.rectification.status == RectificationStatus.SUBMITTED
+    admin = world.client("bureau_admin")
+    extend = reverse("rectification:extend", args=(world.rectification.pk,))
+    deadline = world.rectification.deadline
+    data = {key: value for key, value in extend_post(world).items() if key != "confirmed"}
+    page = admin.post(extend, data)
+    assert page.status_code == 200
+    assert "This is the one extension" in page.content.decode()
+    world.rectification.refresh_from_db()
+    assert world.rectification.deadline == deadline
+    assert leader.post(recheck, recheck_post(world)).status_code == 302
+    world.rectification.refresh_from_db()
+    assert world.rectification.status == RectificationStatus.PASSED
+
+
 def test_the_extension_is_offered_once(world):
     admin = world.client("bureau_admin")
     detail = reverse("rectification:detail", args=(world.rectification.pk,))
@@ -258,6 +286,7 @@ def test_the_extension_is_offered_once(world):
         {
             "new_deadline": (timezone.localdate() + dt.timedelta(days=400)).isoformat(),
             "reason": "x",
+            **CONFIRMED,
         },
     )
     assert again.status_code == 409

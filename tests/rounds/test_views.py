@@ -29,6 +29,7 @@ from tests.factories import (
     round_to_phase,
     small_tree,
 )
+from tests.factories.core import CONFIRMED
 from tests.factories.scoring import scored_round
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +90,13 @@ def test_the_advance_page_lists_what_is_incomplete_then_moves_the_phase(admin_cl
     assert "3 self-assessments not submitted" in html
     assert "3 pieces of required evidence missing" in html
     assert "Consolidation" in html
+    assert "Expert scoring closes: score sheets can no longer change." in html
+    assert 'name="confirmed" value="yes"' in html
 
-    response = admin_client.post(url)
+    assert admin_client.post(url).status_code == 200  # without the confirmation: nothing
+    round.refresh_from_db()
+    assert round.phase == RoundPhase.EXPERT_SCORING
+    response = admin_client.post(url, CONFIRMED)
     assert response.status_code == 302
     assert response["Location"] == reverse("rounds:detail", args=(round.pk,))
     round.refresh_from_db()

@@ -25,7 +25,7 @@ from rounds.models import Evidence, Indicator, Round
 from schools.models import School
 from scoring import services
 from scoring.enums import SheetStatus
-from scoring.models import AuditScore, ConsensusScore, Score, ScoreSheet, SelfScore
+from scoring.models import AuditScore, ConsensusScore, Score, ScoreSheet, SelfAssessment, SelfScore
 from tests.factories import (
     SchoolFactory,
     StaffMembershipFactory,
@@ -34,6 +34,7 @@ from tests.factories import (
     make_round,
     round_to_phase,
 )
+from tests.factories.core import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +184,7 @@ MATRIX = [
     ("sheets:sheet", ("round", "school"), "get", RoundPhase.EXPERT_SCORING, SHEET),
     ("sheets:score", ("round", "school", "leaf"), "post", RoundPhase.EXPERT_SCORING, SHEET),
     ("sheets:submit", ("round", "school"), "post", RoundPhase.EXPERT_SCORING, SHEET),
+    ("sheets:submit", ("round", "school"), "get", RoundPhase.EXPERT_SCORING, SHEET),
     ("sheets:self_assessment", ("round",), "get", RoundPhase.SELF_ASSESSMENT, STAFF_PAGE),
     (
         "sheets:self_assessment_school",
@@ -202,6 +204,13 @@ MATRIX = [
         "sheets:self_assessment_submit",
         ("round", "school"),
         "post",
+        RoundPhase.SELF_ASSESSMENT,
+        OWN_STAFF_POST,
+    ),
+    (
+        "sheets:self_assessment_submit",
+        ("round", "school"),
+        "get",
         RoundPhase.SELF_ASSESSMENT,
         OWN_STAFF_POST,
     ),
@@ -371,7 +380,12 @@ def test_submit_lists_the_missing_points_then_locks_the_sheet(world):
     for point in leaves[:-1]:
         htmx(client, score_url(world, point.code), {"points": str(point.max_points)})
     submit = reverse("sheets:submit", args=[world.round.pk, world.school.pk])
-    response = client.post(submit)
+    # The confirmation page already says what is missing, its button disabled.
+    confirm = client.get(submit).content.decode()
+    assert "data-becomes-final" in confirm
+    assert "1 observation point(s) still need a score" in confirm
+    assert 'disabled aria-disabled="true"' in confirm
+    response = client.post(submit, CONFIRMED)
     body = response.content.decode()
     assert response.status_code == 200
     assert f'href="#point-{leaves[-1].pk}"' in body
@@ -379,7 +393,12 @@ def test_submit_lists_the_missing_points_then_locks_the_sheet(world):
     assert ScoreSheet.objects.get().status == SheetStatus.DRAFT
 
     htmx(client, score_url(world, leaves[-1].code), {"points": "N/A"})
-    response = client.post(submit)
+    confirm = client.post(submit)  # from the sheet's button: the confirmation, nothing else
+    assert confirm.status_code == 200
+    assert "Your scores for" in confirm.content.decode()
+    assert "disabled" not in confirm.content.decode().split('class="confirm"')[1]
+    assert ScoreSheet.objects.get().status == SheetStatus.DRAFT
+    response = client.post(submit, CONFIRMED)
     assert response.status_code == 302
     sheet = ScoreSheet.objects.get()
     assert sheet.status == SheetStatus.SUBMITTED and sheet.submitted_at is not None
@@ -480,9 +499,13 @@ def test_staff_fill_in_and_submit_the_self_assessment(world):
     for point in world.leaves():
         htmx(client, self_url(world, point.code), {"points": str(point.max_points)})
     assert SelfScore.objects.count() == len(world.leaves())
-    response = client.post(
-        reverse("sheets:self_assessment_submit", args=[world.round.pk, world.school.pk])
-    )
+    submit = reverse("sheets:self_assessment_submit", args=[world.round.pk, world.school.pk])
+    confirm = client.get(submit).content.decode()
+    assert "The self scores of" in confirm
+    assert "data-audience" in confirm
+    assert client.post(submit).status_code == 200
+    assert SelfAssessment.objects.get(school=world.school).submitted_at is None
+    response = client.post(submit, CONFIRMED)
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert "the self-assessment is read-only" in page

@@ -19,6 +19,7 @@ from rounds.models import Round
 from scoring import services
 from scoring.models import AuditScore, ResultRow, ResultSet
 from tests.factories import StaffMembershipFactory, UserFactory, make_framework
+from tests.factories.core import CONFIRMED
 from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import leaf, scored_round
 
@@ -204,7 +205,19 @@ def test_the_school_page_shows_every_indicator_with_its_explanation(computed, bu
 def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
     round, result_set = computed
     client = signed_in(bureau_admin)
-    response = client.post(reverse("notice:publish", args=(result_set.pk,)), {"back": "results"})
+    publish = reverse("notice:publish", args=(result_set.pk,))
+    page = client.post(publish, {"back": "results"})  # the results page's button
+    assert page.status_code == 200
+    assert (
+        'disabled aria-disabled="true" aria-describedby="confirm-refusal"' in page.content.decode()
+    )
+    assert "open a public notice for it first" in page.content.decode()
+    # One expert's score is missing: the confirmation asks for the bureau's reason.
+    assert "The scoring of 1 school(s) is incomplete" in page.content.decode()
+    assert client.post(publish, {"back": "results", **CONFIRMED}).status_code == 400
+    reason = "专家因回避未评该项，经局务会研究按现有评分公布。"
+    confirmed = {"back": "results", "incomplete_reason": reason, **CONFIRMED}
+    response = client.post(publish, confirmed)
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "Version 1 was not under public notice; open a public notice for it first."
@@ -218,11 +231,10 @@ def test_publishing_shows_the_rule_that_refuses_it(computed, bureau_admin):
         starts_at=notice.starts_at - dt.timedelta(days=8),
         ends_at=notice.ends_at - dt.timedelta(days=8),
     )
-    response = client.post(
-        reverse("notice:publish", args=(result_set.pk,)), {"back": "results"}, follow=True
-    )
+    response = client.post(publish, confirmed, follow=True)
     assert ResultSet.objects.get(pk=result_set.pk).is_published
     assert "Version 1 is published;" in response.content.decode()
+    assert reason in response.content.decode()  # the results page shows the decision
     assert Round.objects.get(pk=round.pk).phase == RoundPhase.PUBLISHED
 
 

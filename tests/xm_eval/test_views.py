@@ -28,6 +28,7 @@ from scoring import services as scoring_services
 from scoring.enums import SheetStatus
 from scoring.models import ResultRow, ResultSet, SelfAssessment
 from tests.factories import SchoolFactory, StaffMembershipFactory, UserFactory, make_round
+from tests.factories.core import CONFIRMED
 from tests.factories.publication import publish_after_notice
 from tests.factories.scoring import scored_round
 from xm_eval.context_processors import optional_url
@@ -143,7 +144,7 @@ def url_table(w: World) -> list[tuple[str, str, str, tuple[int, ...]]]:
         ("round detail", "get", reverse("rounds:detail", args=(c,)), only_bureau_pages),
         ("monitoring", "get", reverse("rounds:monitoring", args=(c,)), only_bureau_pages),
         ("advance form", "get", reverse("rounds:advance", args=(c,)), only_admin_pages),
-        ("advance", "post", reverse("rounds:advance", args=(c,)), only_admin_actions),
+        ("advance", "post", reverse("rounds:advance", args=(c,)), only_admin_actions, CONFIRMED),
         ("compute", "post", reverse("rounds:compute", args=(c,)), only_admin_actions),
         ("clone form", "get", reverse("rounds:clone", args=(c,)), only_admin_pages),
         ("clone", "post", reverse("rounds:clone", args=(c,)), only_admin_pages),
@@ -195,19 +196,26 @@ def url_table(w: World) -> list[tuple[str, str, str, tuple[int, ...]]]:
             "post",
             reverse("notice:publish", args=(w.computed_set.pk,)),
             only_admin_actions,
+            CONFIRMED,
+        ),
+        (
+            "publish confirmation",
+            "get",
+            reverse("notice:publish", args=(w.computed_set.pk,)),
+            only_admin_pages,
         ),
     ]
 
 
 def test_every_url_answers_every_role_as_expected(world):
     wrong = []
-    for label, method, url, expected in url_table(world):
+    for label, method, url, expected, *data in url_table(world):
         # fresh clients: signing out in one row must not sign out the next rows
         clients = {role: world.client(role) for role in ROLES}
         for role, status in zip(ROLES, expected, strict=True):
             # Each request's writes are rolled back, so the table reads in any order.
             with transaction.atomic():
-                response = getattr(clients[role], method)(url)
+                response = getattr(clients[role], method)(url, *data)
                 transaction.set_rollback(True)
             if response.status_code != status:
                 wrong.append(f"{label} as {role}: {response.status_code}, expected {status}")
