@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 # Chinese PDFs, gettext for the translation catalogue, and for the test suite
 # poppler-utils (PDF checks) and Chromium (browser tests, driven by Playwright).
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk gettext \
-	poppler-utils \
+	poppler-utils postgresql-client \
 	chromium
 
-.PHONY: install system-packages messages run test lint
+.PHONY: install system-packages messages run test lint backup restore
 
 install: system-packages $(STAMP) messages
 
@@ -51,3 +51,12 @@ lint: install
 # and REDIS_URL when set (PostgreSQL + a real Celery worker on Redis in CI).
 test: lint
 	DEBUG=1 $(BIN)/pytest
+
+# Back up the database (pg_dump custom format, or SQLite's online backup) and the media
+# files into BACKUP_DIR (default var/backups) with checksums; keeps the newest BACKUP_KEEP.
+backup: $(STAMP)
+	DEBUG=$(or $(DEBUG),1) $(BIN)/python manage.py backup
+
+# Restore a backup (BACKUP=var/backups/xm_eval-…; default the newest), after checking it.
+restore: $(STAMP)
+	DEBUG=$(or $(DEBUG),1) $(BIN)/python manage.py restore $(BACKUP)

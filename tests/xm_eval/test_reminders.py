@@ -233,11 +233,15 @@ def test_beat_schedules_the_reminders_and_the_escalation_daily():
 
     schedule = settings.CELERY_BEAT_SCHEDULE
     tasks = {entry["task"] for entry in schedule.values()}
-    assert tasks == {
-        "xm_eval.tasks.reminders_send",
-        "xm_eval.tasks.rectifications_escalate_overdue",
-        "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
-    }
+    assert (
+        tasks
+        == {
+            "xm_eval.tasks.reminders_send",
+            "xm_eval.tasks.rectifications_escalate_overdue",
+            "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
+            "reports.tasks.render_jobs_recover",  # every minute, see tests/reports/test_render_recovery.py
+        }
+    )
     app.loader.import_default_modules()
     assert tasks <= set(app.tasks)
     assert settings.REMINDER_DAYS_BEFORE == (30, 7, 1)
