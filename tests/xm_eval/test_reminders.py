@@ -239,7 +239,7 @@ def test_beat_schedules_the_reminders_and_the_escalation_daily():
             "xm_eval.tasks.reminders_send",
             "xm_eval.tasks.rectifications_escalate_overdue",
             "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
-            "reports.tasks.render_jobs_recover",  # every minute, see tests/reports/test_render_recovery.py
+            "reports.tasks.render_jobs_recover",  # every minute: a dead worker's job
         }
     )
     app.loader.import_default_modules()
