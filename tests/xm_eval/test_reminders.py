@@ -233,15 +233,12 @@ def test_beat_schedules_the_reminders_and_the_escalation_daily():
 
     schedule = settings.CELERY_BEAT_SCHEDULE
     tasks = {entry["task"] for entry in schedule.values()}
-    assert (
-        tasks
-        == {
-            "xm_eval.tasks.reminders_send",
-            "xm_eval.tasks.rectifications_escalate_overdue",
-            "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
-            "reports.tasks.render_jobs_recover",  # every minute: a dead worker's job
-        }
-    )
+    assert tasks == {
+        "xm_eval.tasks.reminders_send",
+        "xm_eval.tasks.rectifications_escalate_overdue",
+        "core.tasks.audit_checkpoint",  # hourly, see tests/xm_eval/test_audit_keyed.py
+        "reports.tasks.render_jobs_recover",  # every minute: a dead worker's job
+    }
     app.loader.import_default_modules()
     assert tasks <= set(app.tasks)
     assert settings.REMINDER_DAYS_BEFORE == (30, 7, 1)
