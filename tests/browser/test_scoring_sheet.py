@@ -83,9 +83,12 @@ def test_an_evaluator_scores_with_autosave_and_submits(
     assert page.locator(f"#points-{second.pk}").input_value() == "10.00"
     assert page.locator(f"#reason-input-{second.pk}").input_value() == "招生台账不全"
 
-    # Submitting too early lists what is missing.
+    # Submitting too early: the confirmation step refuses, saying how many are missing.
+    sheet_url = page.url.split("#")[0]
     page.get_by_role("button", name="提交评分表").click()
-    page.locator(".error-box").get_by_text(leaves[2].code).first.wait_for()
+    page.locator(".disabled-reason").first.wait_for()
+    assert str(len(leaves) - 2) in page.locator(".disabled-reason").first.inner_text()
+    page.goto(sheet_url)
 
     # Score the rest from the keyboard, then submit.
     page.locator(f"#points-{leaves[2].pk}").click()
@@ -96,6 +99,7 @@ def test_an_evaluator_scores_with_autosave_and_submits(
         status_of(page, point.pk).get_by_text(str(point.max_points)).wait_for()
     assert progress.get_attribute("value") == str(len(leaves))
     page.get_by_role("button", name="提交评分表").click()
+    page.locator("form.confirm-form button[type=submit], .confirm-form button").first.click()
     page.locator(".locked").wait_for()
     assert page.locator("input[name=points]").count() == 0
     sheet = ScoreSheet.objects.get(round=world.round, evaluator=world.users["evaluator"])
